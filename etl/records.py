@@ -1,0 +1,198 @@
+"""Typed records shared by every stage.
+
+One vocabulary for the whole pipeline: the crawler produces ``ListEntry`` and ``FetchRecord``,
+the parser turns a page into a ``ParsedNotice`` (sections, plan items, numeric targets), the
+validator and the loader consume ``NoticeRecord`` (a parsed notice plus where it came from), and
+the comparer emits ``ItemLink`` rows.  Plain dataclasses keep them cheap to build by the million
+and trivial to serialise; ``to_dict`` gives the JSON shape that is a public contract
+(``qdp parse --json``, see docs/parse-output.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+DocType = Literal["work_plan", "work_summary", "action_plan", "notice", "other"]
+DOC_TYPES: tuple[str, ...] = ("work_plan", "work_summary", "action_plan", "notice", "other")
+PLAN_DOC_TYPES: frozenset[str] = frozenset({"work_plan", "action_plan"})
+
+LinkStatus = Literal["continued", "revised", "new", "dropped"]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly form of a record field (dates as ISO strings, nested records as dicts)."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class Record:
+    """Mixin: ``to_dict`` for JSON output."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+# --------------------------------------------------------------------------- discovery / fetch
+
+
+@dataclass(slots=True, frozen=True)
+class Channel(Record):
+    """A list column of the site that the crawler watches (configured in etl/channels.yaml)."""
+
+    key: str  # stable name, e.g. "jyj-ghjh"
+    department_code: str  # path code, e.g. "jyj"
+    column: str  # column path below the department, e.g. "gkml/ghjh"
+    list_path: str  # list page path relative to the base URL, e.g. "/zwgk/xxgk/jyj/gkml/ghjh/"
+    department: str | None = None  # canonical department name when the channel implies one
+    kind: str = "plans"  # "plans" or "notices": what the column mostly holds
+
+
+@dataclass(slots=True, frozen=True)
+class ListEntry(Record):
+    """One link on a list page."""
+
+    url: str  # canonical absolute URL of the detail page
+    host: str
+    notice_id: int
+    title: str
+    list_date: dt.date | None
+    channel: str  # Channel.key
+
+
+@dataclass(slots=True)
+class FetchRecord(Record):
+    """One row of the landing-zone manifest: a fetch of a detail page and where its body lives."""
+
+    url: str
+    host: str
+    notice_id: int
+    channel: str
+    fetched_at: dt.datetime
+    http_status: int
+    sha256: str | None  # None when nothing was stored (304, failure)
+    bytes: int = 0
+    content_type: str | None = None
+    charset: str | None = None  # charset declared by HTTP, if any
+    etag: str | None = None
+    last_modified: str | None = None
+    list_title: str | None = None
+    list_date: dt.date | None = None
+    is_new_version: bool = False  # body differs from the last stored version of this notice
+
+
+# --------------------------------------------------------------------------- parse
+
+
+@dataclass(slots=True)
+class Target(Record):
+    """A numeric target inside a plan item, e.g. 新建 幼儿园 20 所."""
+
+    action: str | None
+    object: str | None
+    value: float
+    unit: str
+    span: str  # the exact normalised text the target was read from
+
+
+@dataclass(slots=True)
+class Section(Record):
+    ordinal: int  # 1-based position in the document
+    marker: str  # as written, e.g. "一、"
+    title: str
+
+
+@dataclass(slots=True)
+class PlanItem(Record):
+    section: int  # Section.ordinal (0 when the document has no sections)
+    ordinal: int  # 1-based position within its section
+    marker: str  # as written, e.g. "1." or "（六）"
+    headline: str  # leading short sentence (up to the first 。)
+    text: str  # normalised Simplified text, responsibility note removed
+    lead_units: list[str] = field(default_factory=list)
+    partner_units: list[str] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    raw_text: str = ""  # the item's text exactly as found on the page
+
+
+@dataclass(slots=True)
+class ParseWarning(Record):
+    code: str  # machine-readable, e.g. "mojibake", "no_structure", "empty_page"
+    message: str
+    section: int | None = None
+    item: int | None = None  # PlanItem.ordinal within `section`
+
+
+@dataclass(slots=True)
+class ParsedNotice(Record):
+    """What the parser reads from one page. ``to_dict`` is the ``qdp parse --json`` contract."""
+
+    title: str | None
+    published: dt.date | None
+    department: str | None
+    doc_type: str  # one of DOC_TYPES
+    plan_year: int | None
+    sections: list[Section] = field(default_factory=list)
+    items: list[PlanItem] = field(default_factory=list)
+    warnings: list[ParseWarning] = field(default_factory=list)
+    column: str | None = None  # ColumnName meta, when the page has it
+    body_text: str = ""  # normalised main text, for search and re-parsing
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _plain(self)
+        out.pop("body_text", None)
+        return out
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+@dataclass(slots=True)
+class NoticeRecord(Record):
+    """A parsed notice plus its provenance: the unit validated and loaded into the warehouse."""
+
+    host: str
+    notice_id: int
+    url: str
+    channel: str
+    content_sha256: str
+    fetched_at: dt.datetime
+    parsed: ParsedNotice
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.host, self.notice_id)
+
+
+@dataclass(slots=True)
+class ItemLink(Record):
+    """Year-over-year relation of a plan item to the previous year's plan of the same department."""
+
+    department: str
+    plan_year: int
+    status: str  # one of LinkStatus
+    item_uid: str | None  # this year's item (None for "dropped")
+    previous_item_uid: str | None  # last year's item (None for "new")
+    similarity: float | None = None
+
+
+@dataclass(slots=True)
+class StageReport(Record):
+    """Counts a stage returns to its caller (CLI, DAG task, etl_run audit row)."""
+
+    stage: str
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n

@@ -1,0 +1,152 @@
+"""One settings object for every stage, read from ``QDP_*`` environment variables.
+
+Inside Airflow the connections ``qdp_site`` and ``qdp_warehouse`` may supply the site URL and the
+warehouse URL instead (see ``Settings.from_airflow``); everything else stays an environment
+variable so that ``qdp run``, the DAGs and docker-compose share one vocabulary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LIVE_HOST = "www.qingdao.gov.cn"
+LIVE_SITE_URL = f"https://{LIVE_HOST}"
+USER_AGENT = "qingdao-plans/0.1 (+https://github.com/qingdao-plans/qingdao-plans; open-data ETL)"
+
+# Every variable the code reads. docker-compose and the docs are checked against this list.
+ENV_VARS: dict[str, str] = {
+    "QDP_SITE_URL": "Base URL of the site to crawl (default: the live site).",
+    "QDP_DATA_DIR": "Landing zone, staging files, Data Docs and the default SQLite warehouse.",
+    "QDP_WAREHOUSE_URL": "SQLAlchemy URL of the warehouse (default: SQLite under QDP_DATA_DIR).",
+    "QDP_CHANNELS_FILE": "YAML file listing the channels to watch (default: the packaged one).",
+    "QDP_ALLOWED_HOSTS": "Comma-separated extra hosts the crawler may follow links to.",
+    "QDP_RATE_LIMIT": "Requests per second per host; 0 disables the limit (default 1).",
+    "QDP_MAX_PAGES": "List pages per channel read at most in one crawl (default 50).",
+    "QDP_TIMEOUT": "Read timeout in seconds for one HTTP request (default 20).",
+    "QDP_CONNECT_TIMEOUT": "Connect timeout in seconds (default 5).",
+    "QDP_RETRIES": "Retries per request on connection errors, 5xx and 429 (default 5).",
+    "QDP_MAX_BODY_BYTES": "Largest body accepted from the site (default 5 MB).",
+    "QDP_RESPECT_ROBOTS": "Honour robots.txt (default true).",
+    "QDP_ALERT_URLS": "Apprise URLs that receive new-notice alerts, space or comma separated.",
+    "QDP_ALERT_DOC_TYPES": "Comma-separated doc types that trigger alerts (default: all).",
+}
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(p for p in value.replace(",", " ").split() if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    site_url: str = LIVE_SITE_URL
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    warehouse_url_override: str | None = None
+    channels_file: Path | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    rate_limit: float = 1.0
+    max_list_pages: int = 50
+    timeout: float = 20.0
+    connect_timeout: float = 5.0
+    retries: int = 5
+    max_body_bytes: int = 5 * 1024 * 1024
+    respect_robots: bool = True
+    alert_urls: tuple[str, ...] = ()
+    alert_doc_types: tuple[str, ...] = ()
+    user_agent: str = USER_AGENT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        unknown = sorted(k for k in env if k.startswith("QDP_") and k not in ENV_VARS and
+                         not k.startswith("QDP_TEST_"))
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(ENV_VARS)}")
+        kw: dict[str, object] = {}
+        if v := env.get("QDP_SITE_URL"):
+            kw["site_url"] = v.rstrip("/")
+        if v := env.get("QDP_DATA_DIR"):
+            kw["data_dir"] = Path(v)
+        if v := env.get("QDP_WAREHOUSE_URL"):
+            kw["warehouse_url_override"] = v
+        if v := env.get("QDP_CHANNELS_FILE"):
+            kw["channels_file"] = Path(v)
+        if v := env.get("QDP_ALLOWED_HOSTS"):
+            kw["allowed_hosts"] = _split(v)
+        if v := env.get("QDP_RATE_LIMIT"):
+            kw["rate_limit"] = float(v)
+        if v := env.get("QDP_MAX_PAGES"):
+            kw["max_list_pages"] = int(v)
+        if v := env.get("QDP_TIMEOUT"):
+            kw["timeout"] = float(v)
+        if v := env.get("QDP_CONNECT_TIMEOUT"):
+            kw["connect_timeout"] = float(v)
+        if v := env.get("QDP_RETRIES"):
+            kw["retries"] = int(v)
+        if v := env.get("QDP_MAX_BODY_BYTES"):
+            kw["max_body_bytes"] = int(v)
+        if v := env.get("QDP_RESPECT_ROBOTS"):
+            kw["respect_robots"] = _bool(v)
+        if v := env.get("QDP_ALERT_URLS"):
+            kw["alert_urls"] = _split(v)
+        if v := env.get("QDP_ALERT_DOC_TYPES"):
+            kw["alert_doc_types"] = _split(v)
+        return cls(**kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_airflow(cls) -> Settings:
+        """Environment settings, with the Airflow connections ``qdp_site``/``qdp_warehouse`` on top.
+
+        A missing connection is normal (the environment variables then apply); only call this
+        from inside a running Airflow task.
+        """
+        settings = cls.from_env()
+        from airflow.sdk import Connection  # imported lazily: etl/ must work without Airflow
+
+        updates: dict[str, object] = {}
+        for conn_id, attr in (("qdp_site", "site_url"), ("qdp_warehouse", "warehouse_url_override")):
+            try:
+                conn = Connection.get(conn_id)
+            except Exception:  # noqa: BLE001 - AirflowNotFoundException and friends: fall back to env
+                continue
+            uri = conn.host if attr == "site_url" and conn.host and "://" in conn.host else conn.get_uri()
+            if attr == "warehouse_url_override":
+                # Airflow spells the scheme "postgres"; SQLAlchemy wants "postgresql".
+                uri = uri.replace("postgres://", "postgresql://", 1)
+            updates[attr] = uri.rstrip("/")
+        return dataclasses.replace(settings, **updates) if updates else settings
+
+    # ----------------------------------------------------------------- derived locations
+    @property
+    def warehouse_url(self) -> str:
+        if self.warehouse_url_override:
+            return self.warehouse_url_override
+        return f"sqlite:///{(self.data_dir / 'warehouse.sqlite').resolve()}"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.data_dir / "data_docs"
+
+    @property
+    def site_host(self) -> str:
+        """Host that pages under ``site_url`` are attributed to.
+
+        The sample site and mirrors stand in for the live host, so notices are keyed and their
+        URLs stored as the live site's; the warehouse does not change with the sample site's port.
+        """
+        return LIVE_HOST
