@@ -196,3 +196,49 @@ class StageReport(Record):
 
     def add(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
+
+
+# --------------------------------------------------------------------------- (de)serialisation
+# Stages hand records to each other through JSON-lines staging files (Airflow passes only paths
+# and counts through XCom), so every record read back must equal the one written.
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def parsed_notice_from_dict(d: dict[str, Any]) -> ParsedNotice:
+    return ParsedNotice(
+        title=d.get("title"),
+        published=_date(d.get("published")),
+        department=d.get("department"),
+        doc_type=d.get("doc_type") or "other",
+        plan_year=d.get("plan_year"),
+        sections=[Section(**s) for s in d.get("sections", [])],
+        items=[
+            PlanItem(**{**i, "targets": [Target(**t) for t in i.get("targets", [])]})
+            for i in d.get("items", [])
+        ],
+        warnings=[ParseWarning(**w) for w in d.get("warnings", [])],
+        column=d.get("column"),
+        body_text=d.get("body_text", ""),
+    )
+
+
+def notice_record_to_dict(rec: NoticeRecord) -> dict[str, Any]:
+    out = {f.name: _plain(getattr(rec, f.name)) for f in dataclasses.fields(rec) if f.name != "parsed"}
+    parsed = _plain(rec.parsed)  # keeps body_text, unlike the public parse contract
+    out["parsed"] = parsed
+    return out
+
+
+def notice_record_from_dict(d: dict[str, Any]) -> NoticeRecord:
+    return NoticeRecord(
+        host=d["host"],
+        notice_id=int(d["notice_id"]),
+        url=d["url"],
+        channel=d["channel"],
+        content_sha256=d["content_sha256"],
+        fetched_at=dt.datetime.fromisoformat(d["fetched_at"]),
+        parsed=parsed_notice_from_dict(d["parsed"]),
+    )

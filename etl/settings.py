@@ -22,6 +22,7 @@ ENV_VARS: dict[str, str] = {
     "QDP_SITE_URL": "Base URL of the site to crawl (default: the live site).",
     "QDP_DATA_DIR": "Landing zone, staging files, Data Docs and the default SQLite warehouse.",
     "QDP_WAREHOUSE_URL": "SQLAlchemy URL of the warehouse (default: SQLite under QDP_DATA_DIR).",
+    "QDP_EXPECTATIONS_DIR": "Folder of the Great Expectations suites (default: expectations/ of the source tree).",
     "QDP_CHANNELS_FILE": "YAML file listing the channels to watch (default: the packaged one).",
     "QDP_ALLOWED_HOSTS": "Comma-separated extra hosts the crawler may follow links to.",
     "QDP_RATE_LIMIT": "Requests per second per host; 0 disables the limit (default 1).",

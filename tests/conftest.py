@@ -6,11 +6,15 @@ Fixtures live in tests/fixtures/ (one module per concern) and are registered her
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 # Never let GX phone home, whatever the test does.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# Airflow reads its home at import time: give the whole session a private one.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="qdp-airflow-home-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 pytest_plugins = [
     "tests.fixtures.sample_site",

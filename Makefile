@@ -1,0 +1,57 @@
+# The one interface: `make demo` (offline demo through Airflow) and `make test` (whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: help demo test test-fast lint format bench lock sample-site airflow-ui clean
+
+help:
+	@echo "make demo      set up, serve the sample site, run the ETL DAG through Airflow, print a summary"
+	@echo "make test      set up with dev extras and run the whole test suite"
+	@echo "make lint      ruff + sqlfluff"
+	@echo "make bench     run the benchmarks (figures on stdout)"
+	@echo "make lock      refresh constraints.txt from the current environment"
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,postgres]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	bash scripts/demo.sh
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint sql --disable-progress-bar
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -n 2 -m "not airflow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check etl dags tests benchmarks || true
+	$(BIN)/sqlfluff lint sql --disable-progress-bar
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_parse.py
+	$(BIN)/python benchmarks/bench_crawl.py
+	$(BIN)/python benchmarks/bench_load.py
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+
+sample-site: $(STAMP)
+	$(BIN)/qdp sample-site --port 8765
+
+airflow-ui: $(STAMP)
+	AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__LOAD_EXAMPLES=false $(BIN)/airflow standalone
+
+clean:
+	rm -rf $(VENV) .airflow data .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,127 @@
+"""
+### Qingdao notices ETL
+
+Watches the channels listed in `etl/channels.yaml` on the Qingdao municipal government site
+(`QDP_SITE_URL`, default www.qingdao.gov.cn), and for every new or revised notice:
+
+1. **crawl** — one mapped task per channel: list pages → detail pages → raw landing zone
+   (content-addressed, so re-runs never refetch what is stored); capped by the `qingdao_site` pool;
+2. **parse** — pages → notice / section / plan-item / numeric-target records (Simplified Chinese);
+3. **validate** — Great Expectations suites from `expectations/`; failing records go to quarantine;
+4. **load** — idempotent upsert into the warehouse (`qdp_warehouse` connection or
+   `QDP_WAREHOUSE_URL`), keeping every revision; updates the `qingdao_plan_items` asset;
+5. **compare** — year-over-year links between each department's plans;
+6. **alert** — new notices to the Apprise URLs in `QDP_ALERT_URLS`.
+
+Every task calls one function of the `etl` package; nothing here imports pandas or GX.
+Params: `full_crawl` re-reads every list page and re-checks known notices (backfill).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+
+from etl.alert import task_failure_callback
+
+PLAN_ITEMS = Asset(name="qingdao_plan_items", uri="qdp://warehouse/plan_item")
+SITE_POOL = "qingdao_site"  # caps concurrent requests to the live host across workers
+
+
+def _settings():
+    from etl.settings import Settings
+
+    return Settings.from_airflow()
+
+
+@dag(
+    dag_id="qingdao_notices_etl",
+    doc_md=__doc__,
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["qingdao", "etl"],
+    params={"full_crawl": Param(False, type="boolean", description="Re-read all list pages (backfill)")},
+    default_args={
+        "owner": "data-engineering",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        # Per task, not on the DAG: DAG-level on_failure_callback does not fire on some 3.x releases.
+        "on_failure_callback": task_failure_callback,
+    },
+)
+def qingdao_notices_etl():
+    @task
+    def begin_run() -> str:
+        from etl.pipeline import begin_run as begin
+
+        ctx = get_current_context()
+        return begin(_settings(), dag_id=ctx["dag"].dag_id, dag_run_id=ctx["run_id"])
+
+    @task
+    def list_channels() -> list[str]:
+        from etl.crawl import load_channels
+
+        return [c.key for c in load_channels(_settings())]
+
+    @task(pool=SITE_POOL, max_active_tis_per_dagrun=4)
+    def crawl_channel(channel_key: str, params=None) -> dict:
+        from etl.pipeline import crawl_stage
+
+        return crawl_stage(_settings(), [channel_key], full=bool(params and params["full_crawl"])).to_dict()
+
+    @task
+    def parse(run_id: str, crawled: list[dict]) -> dict:
+        from etl.pipeline import parse_stage
+
+        return parse_stage(_settings(), run_id).to_dict()
+
+    @task
+    def validate(run_id: str, parsed: dict) -> dict:
+        from etl.pipeline import validate_stage
+
+        return validate_stage(_settings(), run_id).to_dict()
+
+    @task(outlets=[PLAN_ITEMS])
+    def load(run_id: str, validated: dict) -> dict:
+        from etl.pipeline import load_stage
+
+        return load_stage(_settings(), run_id).to_dict()
+
+    @task
+    def compare(run_id: str, loaded: dict) -> dict:
+        from etl.pipeline import compare_stage
+
+        return compare_stage(_settings(), run_id).to_dict()
+
+    @task
+    def alert(run_id: str, loaded: dict) -> dict:
+        from etl.pipeline import alert_stage
+
+        return alert_stage(_settings(), run_id, loaded).to_dict()
+
+    @task(trigger_rule="all_done")
+    def finish_run(run_id: str, crawled: list[dict], parsed: dict, validated: dict, loaded: dict,
+                   compared: dict, alerted: dict) -> None:
+        from etl.pipeline import finish_run as finish
+
+        ctx = get_current_context()
+        failed = [ti.task_id for ti in ctx["dag_run"].get_task_instances(state=["failed", "upstream_failed"])]
+        reports = [r for r in [*crawled, parsed, validated, loaded, compared, alerted] if r]
+        finish(_settings(), run_id, reports, status="failed" if failed else "success")
+
+    run_id = begin_run()
+    crawled = crawl_channel.expand(channel_key=list_channels())
+    parsed = parse(run_id, crawled)
+    validated = validate(run_id, parsed)
+    loaded = load(run_id, validated)
+    compared = compare(run_id, loaded)
+    alerted = alert(run_id, loaded)
+    finish_run(run_id, crawled, parsed, validated, loaded, compared, alerted)
+
+
+qingdao_notices_etl()
