@@ -109,10 +109,16 @@ def qingdao_notices_etl():
                    compared: dict, alerted: dict) -> None:
         from etl.pipeline import finish_run as finish
 
-        ctx = get_current_context()
-        failed = [ti.task_id for ti in ctx["dag_run"].get_task_instances(state=["failed", "upstream_failed"])]
-        reports = [r for r in [*crawled, parsed, validated, loaded, compared, alerted] if r]
-        finish(_settings(), run_id, reports, status="failed" if failed else "success")
+        # A failed upstream task leaves no report; the run is then recorded as failed, and this
+        # task fails too so that the DAG run is not reported green.
+        stages = {"parse": parsed, "validate": validated, "load": loaded, "compare": compared,
+                  "alert": alerted}
+        missing = [name for name, report in stages.items() if report is None]
+        crawled = [r for r in (crawled or []) if r]
+        reports = crawled + [r for r in stages.values() if r]
+        finish(_settings(), run_id, reports, status="failed" if missing else "success")
+        if missing:
+            raise RuntimeError(f"run {run_id} failed: no report from {', '.join(missing)}")
 
     run_id = begin_run()
     crawled = crawl_channel.expand(channel_key=list_channels())

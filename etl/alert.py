@@ -25,7 +25,10 @@ DOC_TYPE_LABELS = {"work_plan": "工作计划", "work_summary": "工作总结", 
 def format_alert(records: Sequence[NoticeRecord]) -> tuple[str, str]:
     """Title and Markdown body of one alert covering ``records`` (newest first)."""
     ordered = sorted(records, key=lambda r: (r.parsed.published or r.fetched_at.date()), reverse=True)
-    title = f"青岛政务网: {len(ordered)} 条新发布" if len(ordered) != 1 else f"青岛政务网新发布: {ordered[0].parsed.title}"
+    if len(ordered) == 1:
+        title = f"青岛政务网新发布: {ordered[0].parsed.title}"
+    else:
+        title = f"青岛政务网: {len(ordered)} 条新发布"
     lines = []
     for rec in ordered:
         p = rec.parsed
@@ -83,5 +86,5 @@ def task_failure_callback(context: dict[str, Any]) -> None:
     if settings.alert_urls:
         try:
             send(settings.alert_urls, title, body)
-        except Exception:  # noqa: BLE001 - a callback must never mask the task's own failure
+        except Exception:
             log.exception("could not deliver the failure alert")

@@ -32,7 +32,8 @@ from .records import ItemLink, StageReport
 REVISED_MIN_SCORE = 55.0
 
 _PUNCT = re.compile(r"[\s，。、；：！？“”‘’（）()《》〈〉【】\[\],.;:!?\"'·—…-]+")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万亿]+(?=[所个家项人万亿元%％公里平方米条座场次届])")
+_NUMBER = re.compile(
+    r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万亿]+(?=[所个家项人万亿元%％公里平方米条座场次届])")
 
 
 @dataclass(frozen=True, slots=True)
