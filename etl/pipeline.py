@@ -118,7 +118,7 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
                 continue
             try:
                 parsed = parse_page(zone.get(fetch.sha256), url=fetch.url, charset=fetch.charset)
-            except Exception as exc:  # noqa: BLE001 - one bad page must not stop the run
+            except Exception as exc:  # one bad page must not stop the run
                 log.exception("parser failed on %s", fetch.url)
                 failed.append({"record_type": "notice", "record_key": f"{fetch.host}/{fetch.notice_id}",
                                "check": "parse_error", "reason": f"{type(exc).__name__}: {exc}",

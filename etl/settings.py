@@ -115,7 +115,7 @@ class Settings:
         for conn_id, attr in (("qdp_site", "site_url"), ("qdp_warehouse", "warehouse_url_override")):
             try:
                 conn = Connection.get(conn_id)
-            except Exception:  # noqa: BLE001 - AirflowNotFoundException and friends: fall back to env
+            except Exception:  # AirflowNotFoundException and friends: fall back to env
                 continue
             uri = conn.host if attr == "site_url" and conn.host and "://" in conn.host else conn.get_uri()
             if attr == "warehouse_url_override":
