@@ -13,6 +13,13 @@ Watches the channels listed in `etl/channels.yaml` on the Qingdao municipal gove
 5. **compare** — year-over-year links between each department's plans;
 6. **alert** — new notices to the Apprise URLs in `QDP_ALERT_URLS`.
 
+Two DAGs share these tasks:
+
+- `qingdao_notices_etl` (daily): a full pass — every list page is re-read and known notices are
+  re-checked with conditional requests, so revised notices become new revisions;
+- `qingdao_notices_watch` (hourly): incremental — one request per channel when nothing changed,
+  so subscribers hear about a new notice within the hour.
+
 Every task calls one function of the `etl` package; nothing here imports pandas or GX.
 Params: `full_crawl` re-reads every list page and re-checks known notices (backfill).
 """
@@ -36,25 +43,19 @@ def _settings():
     return Settings.from_airflow()
 
 
-@dag(
-    dag_id="qingdao_notices_etl",
-    doc_md=__doc__,
-    schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["qingdao", "etl"],
-    params={"full_crawl": Param(False, type="boolean", description="Re-read all list pages (backfill)")},
-    default_args={
-        "owner": "data-engineering",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-        # Per task, not on the DAG: DAG-level on_failure_callback does not fire on some 3.x releases.
-        "on_failure_callback": task_failure_callback,
-    },
-)
-def qingdao_notices_etl():
+DEFAULT_ARGS = {
+    "owner": "data-engineering",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    # Per task, not on the DAG: DAG-level on_failure_callback does not fire on some 3.x releases.
+    "on_failure_callback": task_failure_callback,
+}
+
+
+def notices_pipeline():
+    """The task graph; decorated below into the daily and the hourly DAG."""
+
     @task
     def begin_run() -> str:
         from etl.pipeline import begin_run as begin
@@ -130,4 +131,20 @@ def qingdao_notices_etl():
     finish_run(run_id, crawled, parsed, validated, loaded, compared, alerted)
 
 
-qingdao_notices_etl()
+def _full_crawl_param(default: bool) -> dict:
+    return {"full_crawl": Param(default, type="boolean",
+                                description="Re-read every list page and re-check known notices")}
+
+
+qingdao_notices_etl = dag(
+    dag_id="qingdao_notices_etl", doc_md=__doc__, schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False, max_active_runs=1,
+    tags=["qingdao", "etl"], params=_full_crawl_param(True), default_args=DEFAULT_ARGS,
+)(notices_pipeline)()
+
+qingdao_notices_watch = dag(
+    dag_id="qingdao_notices_watch", doc_md=__doc__, schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False, max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=50), tags=["qingdao", "alerts"], params=_full_crawl_param(False),
+    default_args=DEFAULT_ARGS,
+)(notices_pipeline)()

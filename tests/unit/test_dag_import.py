@@ -41,12 +41,26 @@ def test_dag_file_imports_without_heavy_libraries(path):
     assert result["heavy"] == [], f"{path.name} imports {result['heavy']} at parse time"
 
 
-def test_dagbag_has_the_etl_dag_with_no_import_errors():
+@pytest.fixture(scope="module")
+def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    dag = bag.dags["qingdao_notices_etl"]
+    return bag
+
+
+def test_daily_full_pass_and_hourly_incremental_watch(dagbag):
+    etl, watch = dagbag.dags["qingdao_notices_etl"], dagbag.dags["qingdao_notices_watch"]
+    assert etl.params["full_crawl"] is True and watch.params["full_crawl"] is False
+    assert (etl.schedule, watch.schedule) == ("@daily", "@hourly")
+    assert {t.task_id for t in etl.tasks} == {t.task_id for t in watch.tasks}
+    assert etl.max_active_runs == watch.max_active_runs == 1
+
+
+@pytest.mark.parametrize("dag_id", ["qingdao_notices_etl", "qingdao_notices_watch"])
+def test_dag_shape(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
     assert dag.doc_md and "Qingdao" in dag.doc_md
     assert dag.default_args["retries"] >= 1
     assert dag.default_args["on_failure_callback"].__module__ == "etl.alert"
