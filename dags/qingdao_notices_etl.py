@@ -26,6 +26,7 @@ Params: `full_crawl` re-reads every list page and re-checks known notices (backf
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -45,7 +46,7 @@ def _settings():
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
-    "retries": 2,
+    "retries": int(os.environ.get("QDP_TASK_RETRIES", "2")),
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
     # Per task, not on the DAG: DAG-level on_failure_callback does not fire on some 3.x releases.
@@ -76,37 +77,37 @@ def notices_pipeline():
         return crawl_stage(_settings(), [channel_key], full=bool(params and params["full_crawl"])).to_dict()
 
     @task
-    def parse(run_id: str, crawled: list[dict]) -> dict:
+    def parse(etl_run_id: str, crawled: list[dict]) -> dict:
         from etl.pipeline import parse_stage
 
-        return parse_stage(_settings(), run_id).to_dict()
+        return parse_stage(_settings(), etl_run_id).to_dict()
 
     @task
-    def validate(run_id: str, parsed: dict) -> dict:
+    def validate(etl_run_id: str, parsed: dict) -> dict:
         from etl.pipeline import validate_stage
 
-        return validate_stage(_settings(), run_id).to_dict()
+        return validate_stage(_settings(), etl_run_id).to_dict()
 
     @task(outlets=[PLAN_ITEMS])
-    def load(run_id: str, validated: dict) -> dict:
+    def load(etl_run_id: str, validated: dict) -> dict:
         from etl.pipeline import load_stage
 
-        return load_stage(_settings(), run_id).to_dict()
+        return load_stage(_settings(), etl_run_id).to_dict()
 
     @task
-    def compare(run_id: str, loaded: dict) -> dict:
+    def compare(etl_run_id: str, loaded: dict) -> dict:
         from etl.pipeline import compare_stage
 
-        return compare_stage(_settings(), run_id).to_dict()
+        return compare_stage(_settings(), etl_run_id).to_dict()
 
     @task
-    def alert(run_id: str, loaded: dict) -> dict:
+    def alert(etl_run_id: str, loaded: dict) -> dict:
         from etl.pipeline import alert_stage
 
-        return alert_stage(_settings(), run_id, loaded).to_dict()
+        return alert_stage(_settings(), etl_run_id, loaded).to_dict()
 
-    @task(trigger_rule="all_done")
-    def finish_run(run_id: str, crawled: list[dict], parsed: dict, validated: dict, loaded: dict,
+    @task(trigger_rule="all_done", retries=0)
+    def finish_run(etl_run_id: str, crawled: list[dict], parsed: dict, validated: dict, loaded: dict,
                    compared: dict, alerted: dict) -> None:
         from etl.pipeline import finish_run as finish
 
@@ -117,18 +118,19 @@ def notices_pipeline():
         missing = [name for name, report in stages.items() if report is None]
         crawled = [r for r in (crawled or []) if r]
         reports = crawled + [r for r in stages.values() if r]
-        finish(_settings(), run_id, reports, status="failed" if missing else "success")
+        finish(_settings(), etl_run_id, reports, status="failed" if missing else "success")
         if missing:
-            raise RuntimeError(f"run {run_id} failed: no report from {', '.join(missing)}")
+            raise RuntimeError(f"run {etl_run_id} failed: no report from {', '.join(missing)}")
 
-    run_id = begin_run()
+    # "run_id" is a reserved context key in Airflow, hence etl_run_id for the warehouse's run.
+    etl_run_id = begin_run()
     crawled = crawl_channel.expand(channel_key=list_channels())
-    parsed = parse(run_id, crawled)
-    validated = validate(run_id, parsed)
-    loaded = load(run_id, validated)
-    compared = compare(run_id, loaded)
-    alerted = alert(run_id, loaded)
-    finish_run(run_id, crawled, parsed, validated, loaded, compared, alerted)
+    parsed = parse(etl_run_id, crawled)
+    validated = validate(etl_run_id, parsed)
+    loaded = load(etl_run_id, validated)
+    compared = compare(etl_run_id, loaded)
+    alerted = alert(etl_run_id, loaded)
+    finish_run(etl_run_id, crawled, parsed, validated, loaded, compared, alerted)
 
 
 def _full_crawl_param(default: bool) -> dict:

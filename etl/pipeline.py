@@ -20,6 +20,7 @@ from .records import (
     NoticeRecord,
     ParseWarning,
     StageReport,
+    merge_reports,
     notice_record_from_dict,
     notice_record_to_dict,
 )
@@ -196,7 +197,7 @@ def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict
     from .warehouse import runs
 
     objs = [r if isinstance(r, StageReport) else StageReport(**r) for r in reports]
-    runs.finish_run(_engine(settings), run_id, status=status, reports=objs)
+    runs.finish_run(_engine(settings), run_id, status=status, reports=merge_reports(objs))
 
 
 # --------------------------------------------------------------------------- whole pipeline

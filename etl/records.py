@@ -198,6 +198,21 @@ class StageReport(Record):
         self.counts[name] = self.counts.get(name, 0) + n
 
 
+def merge_reports(reports: list[StageReport]) -> list[StageReport]:
+    """One report per stage: counts and seconds of a stage reported several times (e.g. crawl,
+    once per mapped channel task) are summed, in first-seen order."""
+    merged: dict[str, StageReport] = {}
+    for r in reports:
+        if r.stage not in merged:
+            merged[r.stage] = StageReport(r.stage, dict(r.counts), r.seconds, dict(r.details))
+            continue
+        m = merged[r.stage]
+        for k, v in r.counts.items():
+            m.add(k, v)
+        m.seconds = round(m.seconds + r.seconds, 3)
+    return list(merged.values())
+
+
 # --------------------------------------------------------------------------- (de)serialisation
 # Stages hand records to each other through JSON-lines staging files (Airflow passes only paths
 # and counts through XCom), so every record read back must equal the one written.

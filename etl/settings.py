@@ -32,6 +32,7 @@ ENV_VARS: dict[str, str] = {
     "QDP_RETRIES": "Retries per request on connection errors, 5xx and 429 (default 5).",
     "QDP_MAX_BODY_BYTES": "Largest body accepted from the site (default 5 MB).",
     "QDP_RESPECT_ROBOTS": "Honour robots.txt (default true).",
+    "QDP_TASK_RETRIES": "Retries of each Airflow task (default 2; read when the DAG file is parsed).",
     "QDP_ALERT_URLS": "Apprise URLs that receive new-notice alerts, space or comma separated.",
     "QDP_ALERT_DOC_TYPES": "Comma-separated doc types that trigger alerts (default: all).",
 }

@@ -1,0 +1,436 @@
+"""Discover notices on the configured channels and fetch them into the raw landing zone.
+
+For each channel: read list page 1 (``<list_path>``), then ``index_1.shtml``, ``index_2.shtml``
+... (page count from the TRS pager ``createPageHTML(count, current, "index", "shtml")``, else
+the 下一页 link), take every detail link, and fetch the notices the landing zone does not have.
+
+Incremental by default: the walk stops at the first list page whose notices are all known, so
+an unchanged channel costs one request. A channel whose previous crawl did not finish cleanly
+(a list page or a detail page failed) is walked to its end instead, so nothing listed below the
+first known page is lost. ``full=True`` reads every list page (up to ``settings.max_list_pages``)
+and re-checks known notices with conditional requests; a changed body is stored as a new version.
+
+Process safety (several Celery workers crawling different channels into one landing zone):
+objects are content-addressed and renamed into place, each process writes its own manifest
+file, channel state files are per channel and replaced atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+import yaml
+from tqdm import tqdm
+
+from .encoding import decode_body
+from .fetch import Fetcher, FetchResult, UrlPolicy, canonical_url, utc_now
+from .landing import LandingZone
+from .records import Channel, FetchRecord, ListEntry, StageReport
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+PACKAGED_CHANNELS = Path(__file__).resolve().parent / "channels.yaml"
+CHANNEL_KINDS = ("plans", "notices")
+# List containers as XPath (lxml has no CSS selectors without the cssselect package), most
+# specific first: the list id the current and the pre-2020 site share, then the list class.
+LIST_CONTAINERS = (
+    "//*[@id='listChangeDiv']",
+    "//ul[contains(concat(' ', normalize-space(@class), ' '), ' list-ul ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' list-ul ')]",
+)
+# A detail page of the current URL scheme: t<YYYYMMDD>_<id>.shtml or tnull_<id>.shtml.
+DETAIL_URL = re.compile(r"/(?:t\d{8}|tnull)_(\d+)\.s?html?$")
+PAGER = re.compile(r"""createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*["']([\w-]+)["']\s*,\s*["'](\w+)["']""")
+NEXT_PAGE_TEXTS = ("下一页", "下页", "下一頁")
+DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
+COUNT_NAMES = ("list_pages", "detail_fetched", "not_modified", "retried", "failed", "new_notices",
+               "changed_notices", "refused", "requests")
+
+
+class SiteChangedError(RuntimeError):
+    """A channel's first list page yields no notices: the site layout changed (or the channel moved)."""
+
+
+class ChannelConfigError(ValueError):
+    """The channels file is malformed; the message names the file and the bad entry."""
+
+
+# --------------------------------------------------------------------------- channels
+
+
+def load_channels(settings: Settings) -> list[Channel]:
+    """Channels from ``settings.channels_file`` or the packaged etl/channels.yaml, validated."""
+    path = settings.channels_file or PACKAGED_CHANNELS
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ChannelConfigError(f"channels file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ChannelConfigError(f"channels file {path} is not valid YAML: {exc}") from exc
+    return parse_channels(data, source=str(path))
+
+
+def parse_channels(data: Any, source: str = "<channels>") -> list[Channel]:
+    if not isinstance(data, dict) or not isinstance(data.get("channels"), list):
+        raise ChannelConfigError(f"{source}: expected a mapping with a 'channels' list")
+    names = {f.name for f in fields(Channel)}
+    required = ("key", "department_code", "column", "list_path")
+    channels: list[Channel] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(data["channels"], 1):
+        label = f"{source}: channel #{i}"
+        if not isinstance(entry, dict):
+            raise ChannelConfigError(f"{label} is not a mapping: {entry!r}")
+        if isinstance(entry.get("key"), str):
+            label += f" ({entry['key']})"
+        unknown = sorted(set(entry) - names)
+        if unknown:
+            raise ChannelConfigError(f"{label}: unknown field(s) {', '.join(unknown)}; "
+                                     f"known: {', '.join(sorted(names))}")
+        missing = [k for k in required if not entry.get(k)]
+        if missing:
+            raise ChannelConfigError(f"{label}: missing field(s) {', '.join(missing)}")
+        bad = [k for k, v in entry.items() if v is not None and not isinstance(v, str)]
+        if bad:
+            raise ChannelConfigError(f"{label}: field(s) {', '.join(bad)} must be text")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", entry["key"]):
+            raise ChannelConfigError(f"{label}: key must be lower-case letters, digits, '-' or '_'")
+        lp = entry["list_path"]
+        if not lp.startswith("/") or "://" in lp or not (lp.endswith("/") or re.search(r"/index\.s?html?$", lp)):
+            raise ChannelConfigError(f"{label}: list_path {lp!r} must be a path from the site root ending in "
+                                     "'/' or '/index.shtml'")
+        if entry.get("kind", "plans") not in CHANNEL_KINDS:
+            raise ChannelConfigError(f"{label}: kind must be one of {', '.join(CHANNEL_KINDS)}")
+        if entry["key"] in seen:
+            raise ChannelConfigError(f"{label}: key {entry['key']!r} already used by channel #{seen[entry['key']]}")
+        seen[entry["key"]] = i
+        channels.append(Channel(**entry))
+    if not channels:
+        raise ChannelConfigError(f"{source}: no channels configured")
+    return channels
+
+
+# --------------------------------------------------------------------------- list pages
+
+
+@dataclass(slots=True)
+class ListPage:
+    entries: list[ListEntry]
+    refused: list[tuple[str, str]]  # (url, reason) for links not followed
+    page_count: int | None  # from the pager, when present
+    page_name: tuple[str, str] = ("index", "shtml")  # pager's file name and extension
+    next_url: str | None = None  # the 下一页 link, when present
+
+
+def list_page_url(first_page_url: str, index: int, name: str = "index", ext: str = "shtml") -> str:
+    """URL of list page ``index`` (0-based) given the first page's URL."""
+    if index == 0:
+        return first_page_url
+    base = first_page_url if first_page_url.endswith("/") else first_page_url.rsplit("/", 1)[0] + "/"
+    return f"{base}{name}_{index}.{ext}"
+
+
+def _entry_date(li: Any) -> dt.date | None:
+    for el in li.iter():
+        if el is not li and "date" in (el.get("class") or ""):
+            text = el.text_content()
+            break
+    else:
+        text = li.text_content()
+    m = DATE.search(text or "")
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def parse_list_page(body: bytes, charset: str | None, page_url: str, channel: Channel,
+                    policy: UrlPolicy) -> ListPage:
+    """Entries, refused links and pagination of a list page fetched from ``page_url``."""
+    text, _codec = decode_body(body, charset)
+    doc = lxml.html.document_fromstring(text.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    container = None
+    for selector in LIST_CONTAINERS:
+        found = doc.xpath(selector)
+        if found:
+            container = found[0]
+            break
+    if container is not None:
+        links = [(a, li) for li in container.iter("li") for a in li.iter("a") if a.get("href")]
+        strict = True
+    else:  # unknown layout: take only links that look like detail pages
+        links = [(a, a.getparent()) for a in doc.iter("a") if a.get("href")]
+        strict = False
+    entries: list[ListEntry] = []
+    refused: list[tuple[str, str]] = []
+    seen: set[tuple[str, int]] = set()
+    for a, li in links:
+        href = a.get("href", "").strip()
+        if href.startswith(("javascript:", "mailto:", "#")):
+            continue
+        try:
+            url = canonical_url(href, base=page_url)
+        except ValueError as exc:
+            if strict:
+                refused.append((href, str(exc)))
+            continue
+        if not policy.allowed(url):
+            refused.append((url, "off-site link"))
+            continue
+        m = DETAIL_URL.search(url.split("?", 1)[0])
+        if not m:
+            if strict:
+                refused.append((url, "not a detail page of the current URL scheme"))
+            continue
+        host, stored_url = policy.stored(url)
+        key = (host, int(m.group(1)))
+        if key in seen:
+            continue
+        seen.add(key)
+        title = (a.get("title") or a.text_content() or "").strip()
+        entries.append(ListEntry(url=stored_url, host=host, notice_id=key[1], title=title,
+                                 list_date=_entry_date(li) if li is not None else None, channel=channel.key))
+    page_count = None
+    name = ("index", "shtml")
+    if m := PAGER.search(text):
+        page_count = int(m.group(1))
+        name = (m.group(3), m.group(4))
+    next_url = None
+    for a in doc.iter("a"):
+        if (a.text_content() or "").strip() in NEXT_PAGE_TEXTS and a.get("href"):
+            with contextlib.suppress(ValueError):  # a broken 下一页 link: rely on the pager
+                next_url = canonical_url(a.get("href"), base=page_url)
+            break
+    return ListPage(entries, refused, page_count, name, next_url)
+
+
+# --------------------------------------------------------------------------- channel state
+
+
+def _state_path(zone: LandingZone, channel: Channel) -> Path:
+    return zone.root / "state" / f"channel-{channel.key}.json"
+
+
+def _read_state(zone: LandingZone, channel: Channel) -> dict[str, Any]:
+    path = _state_path(zone, channel)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        log.warning("channel state %s unreadable; walking the whole channel", path)
+        return {}
+
+
+def _write_state(zone: LandingZone, channel: Channel, state: dict[str, Any]) -> None:
+    path = _state_path(zone, channel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{channel.key}-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(state, fh, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- crawling
+
+
+@dataclass
+class _Run:
+    """Shared by the channels of one crawl: connection pool, landing zone, known notices."""
+
+    settings: Settings
+    fetcher: Fetcher
+    zone: LandingZone
+    known: dict[tuple[str, int], FetchRecord]
+    fetched_this_run: set[tuple[str, int]] = field(default_factory=set)
+
+
+def _new_report() -> StageReport:
+    return StageReport("crawl", counts=dict.fromkeys(COUNT_NAMES, 0),
+                       details={"new": [], "changed": [], "failed": [], "refused": []})
+
+
+def _store(run: _Run, report: StageReport, entry: ListEntry, result: FetchResult) -> None:
+    """Record one detail fetch in the landing zone and the report."""
+    key = (entry.host, entry.notice_id)
+    previous = run.known.get(key)
+    rec = FetchRecord(url=entry.url, host=entry.host, notice_id=entry.notice_id, channel=entry.channel,
+                      fetched_at=utc_now(), http_status=result.status, sha256=None,
+                      content_type=result.content_type, charset=result.charset, etag=result.etag,
+                      last_modified=result.last_modified, list_title=entry.title, list_date=entry.list_date)
+    if result.outcome == "ok":
+        body = result.body or b""
+        rec.sha256 = run.zone.put(body)
+        rec.bytes = len(body)
+        rec.is_new_version = previous is None or previous.sha256 != rec.sha256
+        run.zone.append(rec, outcome="stored")
+        report.add("detail_fetched")
+        if previous is None:
+            report.add("new_notices")
+            report.details["new"].append([entry.host, entry.notice_id])
+        elif rec.is_new_version:
+            report.add("changed_notices")
+            report.details["changed"].append([entry.host, entry.notice_id])
+        run.known[key] = rec
+    elif result.outcome == "not_modified":
+        run.zone.append(rec, outcome="not_modified")
+        report.add("not_modified")
+    else:
+        run.zone.append(rec, outcome=result.outcome, error=result.reason)
+        report.add("failed" if result.outcome == "failed" else "refused")
+        report.details["failed" if result.outcome == "failed" else "refused"].append(
+            {"url": entry.url, "status": result.status, "reason": result.reason})
+        log.warning("%s %s: %s", result.outcome, entry.url, result.reason)
+
+
+def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -> StageReport:
+    started = time.perf_counter()
+    settings, fetcher, zone = run.settings, run.fetcher, run.zone
+    report = _new_report()
+    requests0, retried0, robots0 = fetcher.requests, fetcher.retried, fetcher.robots_fetched
+    state = _read_state(zone, channel)
+    # Stop early only if the last crawl left nothing behind below the known pages.
+    may_stop_early = not full and bool(state.get("complete"))
+    first_url = canonical_url(settings.site_url.rstrip("/") + channel.list_path)
+    url: str | None = first_url
+    index = 0
+    clean = True
+    bar = tqdm(desc=channel.key, unit="page", leave=False, disable=not progress)
+    try:
+        while url is not None and index < settings.max_list_pages:
+            result = fetcher.get(url)
+            if result.outcome != "ok":
+                if index == 0 and result.status == 404:
+                    raise SiteChangedError(f"channel {channel.key}: first list page {url} is gone (HTTP 404)")
+                report.add("failed" if result.outcome == "failed" else "refused")
+                report.details["failed"].append({"url": url, "status": result.status, "reason": result.reason})
+                log.error("channel %s: list page %s %s: %s", channel.key, url, result.outcome, result.reason)
+                clean = False
+                break
+            report.add("list_pages")
+            page = parse_list_page(result.body or b"", result.charset, result.url, channel, fetcher.policy)
+            for ref_url, reason in page.refused:
+                report.add("refused")
+                report.details["refused"].append({"url": ref_url, "status": None, "reason": reason})
+            if not page.entries:
+                if index == 0:
+                    raise SiteChangedError(
+                        f"channel {channel.key}: first list page {url} lists no notices; the site layout "
+                        "changed or the channel moved (check etl/channels.yaml and the list selectors)")
+                break
+            todo = [e for e in page.entries if (e.host, e.notice_id) not in run.fetched_this_run]
+            if may_stop_early and all((e.host, e.notice_id) in run.known for e in todo):
+                break
+            for entry in todo:
+                key = (entry.host, entry.notice_id)
+                previous = run.known.get(key)
+                if previous is not None and not full:
+                    continue
+                run.fetched_this_run.add(key)
+                if previous is not None:
+                    result = fetcher.get(entry.url, etag=previous.etag, last_modified=previous.last_modified)
+                else:
+                    result = fetcher.get(entry.url)
+                _store(run, report, entry, result)
+                if result.outcome == "failed":
+                    clean = False
+                bar.set_postfix(new=report.counts["new_notices"], failed=report.counts["failed"], refresh=False)
+            bar.update(1)
+            index += 1
+            if page.page_count is not None:
+                url = list_page_url(first_url, index, *page.page_name) if index < page.page_count else None
+            else:
+                url = page.next_url
+        if url is not None and index >= settings.max_list_pages:
+            log.warning("channel %s: stopped at the list-page limit (%d, QDP_MAX_PAGES); older pages not read",
+                        channel.key, settings.max_list_pages)
+    finally:
+        bar.close()
+        report.counts["requests"] += fetcher.requests - requests0  # robots.txt fetches included
+        report.add("robots_fetched", fetcher.robots_fetched - robots0)
+        report.counts["retried"] += fetcher.retried - retried0
+        report.seconds = time.perf_counter() - started
+    _write_state(zone, channel, {"complete": clean, "finished_at": utc_now().isoformat(),
+                                 "list_pages": report.counts["list_pages"], "full": full})
+    log.info("crawl %s: %s", channel.key, " ".join(f"{k}={v}" for k, v in report.counts.items()))
+    return report
+
+
+def _merge(total: StageReport, part: StageReport) -> None:
+    for k, v in part.counts.items():
+        total.add(k, v)
+    for k, v in part.details.items():
+        total.details.setdefault(k, []).extend(v)
+
+
+def _run(settings: Settings, fetcher: Fetcher | None) -> tuple[_Run, bool]:
+    zone = LandingZone(settings.landing_dir)
+    own = fetcher is None
+    return _Run(settings, fetcher or Fetcher(settings), zone, dict(zone.latest())), own
+
+
+def crawl_channel(settings: Settings, channel: Channel, *, full: bool = False, progress: bool = False,
+                  fetcher: Fetcher | None = None) -> StageReport:
+    """Crawl one channel into the landing zone (safe to run for different channels in parallel processes)."""
+    run, own = _run(settings, fetcher)
+    try:
+        report = _crawl_channel(run, channel, full=full, progress=progress)
+    finally:
+        run.zone.close()
+        if own:
+            run.fetcher.close()
+    report.details["channels"] = [channel.key]
+    return report
+
+
+def crawl(settings: Settings, channels: list[Channel] | None = None, *, full: bool = False,
+          progress: bool = False, fetcher: Fetcher | None = None) -> StageReport:
+    """Crawl every channel (default: ``load_channels(settings)``) with one pooled session.
+
+    A channel whose layout changed does not stop the others; ``SiteChangedError`` is raised at
+    the end, naming every such channel.
+    """
+    started = time.perf_counter()
+    channels = load_channels(settings) if channels is None else channels
+    run, own = _run(settings, fetcher)
+    total = _new_report()
+    total.details["channels"] = []
+    changed: list[str] = []
+    try:
+        for channel in _progress(channels, progress):
+            try:
+                part = _crawl_channel(run, channel, full=full, progress=progress)
+            except SiteChangedError as exc:
+                log.error("%s", exc)
+                changed.append(str(exc))
+                continue
+            _merge(total, part)
+            total.details["channels"].append(channel.key)
+    finally:
+        run.zone.close()
+        if own:
+            run.fetcher.close()
+    total.seconds = time.perf_counter() - started
+    log.info("crawl of %d channel(s): %s", len(channels), " ".join(f"{k}={v}" for k, v in total.counts.items()))
+    if changed:
+        raise SiteChangedError("; ".join(changed))
+    return total
+
+
+def _progress(channels: Iterable[Channel], enabled: bool) -> Iterable[Channel]:
+    return tqdm(list(channels), desc="crawl", unit="channel", disable=not enabled)

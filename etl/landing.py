@@ -1,0 +1,206 @@
+"""The raw landing zone: every fetched body stored once, plus a manifest row per fetch.
+
+Layout under the root (``settings.landing_dir``)::
+
+    objects/ab/<sha256>.gz        gzip of a body, named by the sha256 of the *uncompressed* bytes
+    manifest/<writer>.jsonl       manifest rows (FetchRecord as JSON), one file per writer
+    robots/<host>.txt             cached robots.txt (see etl.crawl)
+
+Objects are written to a temporary file in the same directory and renamed into place, so a
+reader never sees half an object and two processes storing the same body race harmlessly.
+
+Manifest concurrency: each ``LandingZone`` instance appends to its *own* file
+(``<host>-<pid>-<random>.jsonl``), and readers merge all files. Several Celery workers crawling
+different channels into one landing zone therefore never write to the same file, which stays
+correct on network filesystems where ``O_APPEND`` is not atomic (NFS), needs no lock, and
+confines a crash's torn last line to that writer's file. Readers skip an undecodable line with a
+warning and keep every other row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .records import FetchRecord
+
+log = logging.getLogger(__name__)
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_FIELDS = {f.name for f in dataclasses.fields(FetchRecord)}
+
+
+class LandingError(RuntimeError):
+    """A stored object is missing or does not match its name."""
+
+
+def _record_to_json(record: FetchRecord, extra: dict[str, Any] | None) -> str:
+    row = record.to_dict()
+    if extra:
+        row.update(extra)
+    # One line per row: ensure_ascii keeps it free of any byte that could look like a newline.
+    return json.dumps(row, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+
+
+def _record_from_row(row: dict[str, Any]) -> FetchRecord:
+    kw = {k: v for k, v in row.items() if k in _FIELDS}
+    kw["fetched_at"] = dt.datetime.fromisoformat(row["fetched_at"])
+    if kw.get("list_date"):
+        kw["list_date"] = dt.date.fromisoformat(kw["list_date"])
+    kw["notice_id"] = int(kw["notice_id"])
+    return FetchRecord(**kw)
+
+
+class LandingZone:
+    """Content-addressed body store and fetch manifest under ``root`` (created on first write)."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.objects_dir = self.root / "objects"
+        self.manifest_dir = self.root / "manifest"
+        self._writer_path: Path | None = None
+        self._writer: Any = None
+
+    def __repr__(self) -> str:
+        return f"LandingZone({str(self.root)!r})"
+
+    # ----------------------------------------------------------------- objects
+    def object_path(self, sha256: str) -> Path:
+        if not _SHA256.match(sha256):
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        return self.objects_dir / sha256[:2] / f"{sha256}.gz"
+
+    def has(self, sha256: str) -> bool:
+        return self.object_path(sha256).is_file()
+
+    def put(self, body: bytes) -> str:
+        """Store ``body`` once; return its sha256 hex digest."""
+        sha = hashlib.sha256(body).hexdigest()
+        path = self.object_path(sha)
+        if path.is_file():
+            return sha
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{sha[:12]}-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                # mtime=0: the same body always compresses to the same bytes.
+                fh.write(gzip.compress(body, compresslevel=6, mtime=0))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return sha
+
+    def get(self, sha256: str) -> bytes:
+        path = self.object_path(sha256)
+        try:
+            body = gzip.decompress(path.read_bytes())
+        except FileNotFoundError:
+            raise LandingError(f"landing zone {self.root} has no object {sha256}") from None
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise LandingError(f"landing object {path} is corrupt: {exc}") from exc
+        if hashlib.sha256(body).hexdigest() != sha256:
+            raise LandingError(f"landing object {path} does not match its sha256 name")
+        return body
+
+    # ----------------------------------------------------------------- manifest
+    def _open_writer(self) -> Any:
+        if self._writer is None or self._writer.closed:
+            self.manifest_dir.mkdir(parents=True, exist_ok=True)
+            host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
+            name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{host}-{os.getpid()}-{secrets.token_hex(4)}.jsonl"
+            self._writer_path = self.manifest_dir / name
+            # "x": a writer never shares a file, not even by accident.
+            self._writer = open(self._writer_path, "x", encoding="ascii", buffering=1)  # noqa: SIM115
+        return self._writer
+
+    def append(self, record: FetchRecord, **extra: Any) -> None:
+        """Add a manifest row (also for 304s and failures). ``extra`` keys (e.g. ``outcome``,
+        ``error``) are kept in the file for people reading it; ``records()`` returns the FetchRecord."""
+        if record.sha256 is not None and not self.has(record.sha256):
+            raise LandingError(f"manifest row for {record.url} names object {record.sha256}, which is not stored")
+        writer = self._open_writer()
+        writer.write(_record_to_json(record, extra) + "\n")
+        writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None and not self._writer.closed:
+            os.fsync(self._writer.fileno())
+            self._writer.close()
+
+    def __enter__(self) -> LandingZone:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def manifest_files(self) -> list[Path]:
+        if not self.manifest_dir.is_dir():
+            return []
+        return sorted(self.manifest_dir.glob("*.jsonl"))
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Raw manifest rows (with their extra keys), file by file.
+
+        A line that is not valid JSON (a torn last line after a crash, or a line another process
+        is still writing) is skipped with a warning.
+        """
+        for path in self.manifest_files():
+            with open(path, "rb") as fh:
+                data = fh.read()
+            lines = data.split(b"\n")
+            for lineno, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    if not isinstance(row, dict):
+                        raise ValueError("not an object")
+                except ValueError:
+                    where = "torn last line" if lineno == len(lines) else "undecodable line"
+                    log.warning("landing manifest %s:%d: %s skipped (%d bytes)", path, lineno, where, len(line))
+                    continue
+                yield row
+
+    def records(self) -> Iterator[FetchRecord]:
+        """Every manifest row as a FetchRecord, oldest fetch first."""
+        out = []
+        for row in self.rows():
+            try:
+                out.append(_record_from_row(row))
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("landing manifest row skipped, not a fetch record (%s): %.200s", exc, row)
+        out.sort(key=lambda r: r.fetched_at)
+        return iter(out)
+
+    def latest(self) -> dict[tuple[str, int], FetchRecord]:
+        """The latest *stored* version (a row with a body) per (host, notice_id)."""
+        latest: dict[tuple[str, int], FetchRecord] = {}
+        for rec in self.records():
+            if rec.sha256 is not None:
+                latest[(rec.host, rec.notice_id)] = rec  # records() is sorted: later wins
+        return latest
+
+    def versions(self, host: str, notice_id: int) -> list[FetchRecord]:
+        """Stored versions of a notice, oldest first: the first fetch of each body that differs
+        from the one before it (a body that changes back is a version again)."""
+        out: list[FetchRecord] = []
+        for rec in self.records():
+            if (rec.host == host and rec.notice_id == notice_id and rec.sha256
+                    and (not out or out[-1].sha256 != rec.sha256)):
+                out.append(rec)
+        return out

@@ -1,0 +1,413 @@
+"""Load stage: validated ``NoticeRecord``s into the warehouse, idempotently, keeping every revision.
+
+Each batch of notices is one transaction (SQLAlchemy Core for notices; sections, items and targets
+go through COPY on PostgreSQL and the driver's executemany on SQLite), so a crash leaves whole
+batches or nothing.
+
+Per record, against the notice's revisions already in the warehouse:
+
+* same content hash as the current revision, or a replay of a revision already stored (same hash
+  and fetch time) → unchanged, nothing is written (re-running the same input changes nothing);
+* never seen → revision 1, current ("new": the alert stage announces these);
+* new content → the current revision is closed (``valid_to``, ``is_current`` false) and a new
+  current revision is added with its sections, items and targets ("revised");
+* new content fetched *before* the current revision (an old staging file replayed after a newer
+  load) → not loaded, quarantined as ``stale_revision`` with all its values.
+
+Notices that disappear from the site's lists are never deleted: absence from a load is no signal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from .records import DOC_TYPES, NoticeRecord, StageReport, notice_record_to_dict
+from .warehouse import ensure_departments_conn, schema, write_connection
+from .warehouse import runs as runs_mod
+
+log = logging.getLogger(__name__)
+
+COUNTS = ("notices_new", "notices_revised", "notices_unchanged", "items_loaded", "targets_loaded")
+
+
+def item_uid(host: str, notice_id: int, section: int, ordinal: int) -> str:
+    """Stable id of a plan item: the same in every revision of its notice."""
+    return f"{host}:{notice_id}:{section}:{ordinal}"
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC datetime (naive values are taken as UTC; SQLite hands them back naive)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _batches(records: Iterable[NoticeRecord], size: int) -> Iterator[list[NoticeRecord]]:
+    it = iter(records)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def record_problems(rec: NoticeRecord) -> list[tuple[str, str]]:
+    """Rule violations that would make the record unloadable: (check, reason) pairs."""
+    problems = []
+    if rec.parsed.doc_type not in DOC_TYPES:
+        problems.append(("doc_type_known", f"doc_type {rec.parsed.doc_type!r} is not one of {DOC_TYPES}"))
+    if not rec.content_sha256:
+        problems.append(("content_hash_present", "record has no content_sha256"))
+    seen_items = Counter((i.section, i.ordinal) for i in rec.parsed.items)
+    dup_items = sorted(k for k, n in seen_items.items() if n > 1)
+    if dup_items:
+        problems.append(("item_key_unique", f"plan items repeat (section, ordinal) {dup_items}"))
+    dup_sections = sorted(k for k, n in Counter(s.ordinal for s in rec.parsed.sections).items() if n > 1)
+    if dup_sections:
+        problems.append(("section_key_unique", f"sections repeat ordinal {dup_sections}"))
+    return problems
+
+
+@dataclass(slots=True)
+class _NoticeState:
+    """What the warehouse (plus this batch so far) holds for one (host, notice_id)."""
+
+    max_revision: int = 0
+    first_seen_at: dt.datetime | None = None
+    current: dict[str, Any] | None = None  # DB row or pending row of the current revision
+    known: set[tuple[str, dt.datetime]] = field(default_factory=set)  # (hash, fetched_at) of revisions
+
+
+def _existing_state(conn: sa.Connection, keys: set[tuple[str, int]]) -> dict[tuple[str, int], _NoticeState]:
+    n = schema.notice
+    state: dict[tuple[str, int], _NoticeState] = {}
+    ids = sorted({k[1] for k in keys})
+    rows = conn.execute(
+        sa.select(
+            n.c.notice_rev_id,
+            n.c.host,
+            n.c.notice_id,
+            n.c.revision,
+            n.c.content_sha256,
+            n.c.fetched_at,
+            n.c.first_seen_at,
+            n.c.is_current,
+        ).where(n.c.notice_id.in_(ids))
+    ).mappings()
+    for row in rows:
+        key = (row["host"], row["notice_id"])
+        if key not in keys:
+            continue  # same id on another host
+        st = state.setdefault(key, _NoticeState())
+        fetched = _utc(row["fetched_at"])
+        st.max_revision = max(st.max_revision, row["revision"])
+        st.known.add((row["content_sha256"], fetched))
+        first = _utc(row["first_seen_at"])
+        st.first_seen_at = first if st.first_seen_at is None else min(st.first_seen_at, first)
+        if row["is_current"]:
+            st.current = {
+                "notice_rev_id": row["notice_rev_id"],
+                "content_sha256": row["content_sha256"],
+                "fetched_at": fetched,
+            }
+    return state
+
+
+def _notice_row(
+    rec: NoticeRecord,
+    revision: int,
+    fetched: dt.datetime,
+    first_seen: dt.datetime,
+    department_id: int | None,
+    run_id: str | None,
+) -> dict[str, Any]:
+    p = rec.parsed
+    return {
+        "host": rec.host,
+        "notice_id": rec.notice_id,
+        "revision": revision,
+        "url": rec.url,
+        "channel": rec.channel,
+        "title": p.title,
+        "published": p.published,
+        "department_id": department_id,
+        "doc_type": p.doc_type,
+        "plan_year": p.plan_year,
+        "column_name": p.column,
+        "content_sha256": rec.content_sha256,
+        "body_text": p.body_text or "",
+        "parse_warnings": [w.to_dict() for w in p.warnings],
+        "fetched_at": fetched,
+        "first_seen_at": first_seen,
+        "valid_from": fetched,
+        "valid_to": None,
+        "is_current": True,
+        "load_run_id": run_id,
+    }
+
+
+SECTION_COLUMNS = ("notice_rev_id", "section", "marker", "title")
+ITEM_COLUMNS = (
+    "notice_rev_id",
+    "section",
+    "ordinal",
+    "item_uid",
+    "marker",
+    "headline",
+    "text",
+    "raw_text",
+    "lead_units",
+    "partner_units",
+)
+TARGET_COLUMNS = (
+    "notice_rev_id",
+    "section",
+    "ordinal",
+    "target_ordinal",
+    "action",
+    "object",
+    "value",
+    "unit",
+    "span",
+)
+
+
+def _child_rows(rec: NoticeRecord, rev_id: int, sections: list, items: list, targets: list) -> None:
+    """Section, item and target rows of one revision as tuples in *_COLUMNS order (JSON pre-encoded)."""
+    host, nid = rec.host, rec.notice_id
+    for s in rec.parsed.sections:
+        sections.append((rev_id, s.ordinal, s.marker, s.title))
+    for i in rec.parsed.items:
+        items.append(
+            (
+                rev_id,
+                i.section,
+                i.ordinal,
+                item_uid(host, nid, i.section, i.ordinal),
+                i.marker,
+                i.headline,
+                i.text,
+                i.raw_text or "",
+                json.dumps(list(i.lead_units), ensure_ascii=False),
+                json.dumps(list(i.partner_units), ensure_ascii=False),
+            )
+        )
+        for k, t in enumerate(i.targets, start=1):
+            targets.append(
+                (rev_id, i.section, i.ordinal, k, t.action, t.object, float(t.value), t.unit, t.span)
+            )
+
+
+def _copy_field(value: Any) -> str:
+    """One field in PostgreSQL COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return str(value)
+
+
+def _bulk_insert(conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Append rows through the fastest path each backend has, inside the caller's transaction:
+    COPY on PostgreSQL, the driver's executemany of one prepared INSERT on SQLite. The rows are new
+    revisions' children, so no conflict handling is needed (a conflict is a bug and fails the batch)."""
+    if not rows:
+        return
+    raw = conn.connection.driver_connection
+    cols = ", ".join(f'"{c}"' for c in columns)
+    if conn.dialect.name == "postgresql":
+        buf = io.StringIO()
+        buf.writelines("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+        buf.seek(0)
+        with raw.cursor() as cur:
+            cur.copy_expert(f'COPY "{table.name}" ({cols}) FROM STDIN', buf)
+    else:
+        cur = raw.cursor()
+        try:
+            cur.executemany(
+                f'INSERT INTO "{table.name}" ({cols}) VALUES ({", ".join("?" * len(columns))})', rows
+            )
+        finally:
+            cur.close()
+
+
+def _insert_notices(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert notice revisions in bulk; return their notice_rev_id in row order."""
+    n = schema.notice
+    if conn.dialect.name == "sqlite":
+        # SQLite cannot return ids of a multi-row INSERT in order (SQLAlchemy would fall back to one
+        # statement per row). The batch holds the write lock (BEGIN IMMEDIATE), so max+1.. is ours;
+        # it is also the id SQLite itself would pick for a rowid primary key.
+        start = conn.execute(sa.select(sa.func.coalesce(sa.func.max(n.c.notice_rev_id), 0))).scalar_one()
+        ids = list(range(start + 1, start + 1 + len(rows)))
+        conn.execute(n.insert(), [{**row, "notice_rev_id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
+    # PostgreSQL: one multi-row INSERT ... RETURNING per 1000 rows, ids matched to rows by SQLAlchemy.
+    result = conn.execute(n.insert().returning(n.c.notice_rev_id, sort_by_parameter_order=True), rows)
+    return list(result.scalars().all())
+
+
+def _load_batch(
+    engine: Engine,
+    batch: list[NoticeRecord],
+    run_id: str | None,
+    report: StageReport,
+    quarantine: list[dict[str, Any]],
+) -> None:
+    n = schema.notice
+    loadable = []
+    for rec in batch:
+        problems = record_problems(rec)
+        if problems:
+            for check, reason in problems:
+                quarantine.append(
+                    {
+                        "record_type": "notice",
+                        "record_key": f"{rec.host}/{rec.notice_id}",
+                        "check": check,
+                        "reason": reason,
+                        "values": notice_record_to_dict(rec),
+                    }
+                )
+            report.add("notices_quarantined")
+            continue
+        loadable.append(rec)
+    if not loadable:
+        return
+    with write_connection(engine) as conn, conn.begin():
+        dept_ids = ensure_departments_conn(
+            conn, {r.parsed.department for r in loadable if r.parsed.department}
+        )
+        state = _existing_state(conn, {r.key for r in loadable})
+        closes: list[dict[str, Any]] = []  # existing current revisions to close
+        pending: list[tuple[NoticeRecord, dict[str, Any]]] = []
+        new_keys, revised_keys = [], []
+        for rec in loadable:
+            fetched = _utc(rec.fetched_at)
+            st = state.setdefault(rec.key, _NoticeState())
+            cur = st.current
+            if (cur and cur["content_sha256"] == rec.content_sha256) or (
+                rec.content_sha256,
+                fetched,
+            ) in st.known:
+                report.add("notices_unchanged")
+                continue
+            if cur and fetched < cur["fetched_at"]:
+                log.warning(
+                    "notice %s/%s: content fetched %s is older than the loaded revision; quarantined",
+                    rec.host,
+                    rec.notice_id,
+                    fetched.isoformat(),
+                )
+                quarantine.append(
+                    {
+                        "record_type": "notice",
+                        "record_key": f"{rec.host}/{rec.notice_id}",
+                        "check": "stale_revision",
+                        "reason": f"content {rec.content_sha256[:12]} fetched {fetched.isoformat()} "
+                        f"predates the current revision ({cur['fetched_at'].isoformat()})",
+                        "values": notice_record_to_dict(rec),
+                    }
+                )
+                report.add("notices_stale")
+                continue
+            if cur is not None:
+                if "notice_rev_id" in cur:
+                    closes.append({"b_id": cur["notice_rev_id"], "b_valid_to": fetched})
+                else:  # a revision added earlier in this same batch
+                    cur.update(is_current=False, valid_to=fetched)
+                revised_keys.append([rec.host, rec.notice_id])
+            else:
+                new_keys.append([rec.host, rec.notice_id])
+            st.max_revision += 1
+            st.first_seen_at = st.first_seen_at or fetched
+            row = _notice_row(
+                rec,
+                st.max_revision,
+                fetched,
+                st.first_seen_at,
+                dept_ids.get(rec.parsed.department) if rec.parsed.department else None,
+                run_id,
+            )
+            st.current = row
+            st.known.add((rec.content_sha256, fetched))
+            pending.append((rec, row))
+        if closes:
+            # Close first: the partial unique index allows one current revision per notice.
+            conn.execute(
+                n.update()
+                .where(n.c.notice_rev_id == sa.bindparam("b_id"))
+                .values(is_current=False, valid_to=sa.bindparam("b_valid_to")),
+                closes,
+            )
+        sections: list[tuple] = []
+        items: list[tuple] = []
+        targets: list[tuple] = []
+        if pending:
+            for (rec, _), rev_id in zip(
+                pending, _insert_notices(conn, [row for _, row in pending]), strict=True
+            ):
+                _child_rows(rec, rev_id, sections, items, targets)
+        _bulk_insert(conn, schema.plan_section, SECTION_COLUMNS, sections)
+        _bulk_insert(conn, schema.plan_item, ITEM_COLUMNS, items)
+        _bulk_insert(conn, schema.plan_target, TARGET_COLUMNS, targets)
+    # Counted only after the commit: a failed batch reports nothing as loaded.
+    report.add("notices_new", len(new_keys))
+    report.add("notices_revised", len(revised_keys))
+    report.add("items_loaded", len(items))
+    report.add("targets_loaded", len(targets))
+    report.details["new_notices"].extend(new_keys)
+    report.details["revised_notices"].extend(revised_keys)
+
+
+def load_notices(
+    engine: Engine, records: Iterable[NoticeRecord], *, run_id: str | None = None, batch_size: int = 500
+) -> StageReport:
+    """Load ``records`` in batches of ``batch_size`` notices, one transaction per batch.
+
+    Counts: notices_new, notices_revised, notices_unchanged, items_loaded, targets_loaded (plus
+    notices_quarantined / notices_stale when records were held back). Details: ``new_notices``
+    and ``revised_notices``, lists of [host, notice_id].
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    started = time.perf_counter()
+    report = StageReport(
+        "load", counts=dict.fromkeys(COUNTS, 0), details={"new_notices": [], "revised_notices": []}
+    )
+    quarantine: list[dict[str, Any]] = []
+    try:
+        for batch in _batches(records, batch_size):
+            _load_batch(engine, batch, run_id, report, quarantine)
+    finally:
+        # Held-back records are stored even when a later batch fails: nothing is lost silently.
+        if quarantine:
+            runs_mod.record_quarantine(engine, run_id, quarantine)
+    report.seconds = round(time.perf_counter() - started, 3)
+    log.info("load: %s", report.counts)
+    return report
+
+
+def loaded_content_hashes(engine: Engine) -> set[str]:
+    """content_sha256 of every notice revision in the warehouse (the parser skips these pages)."""
+    with engine.connect() as conn:
+        return set(conn.execute(sa.select(schema.notice.c.content_sha256).distinct()).scalars())
+
+
+def new_notice_keys(engine: Engine, run_id: str) -> list[list[Any]]:
+    """[host, notice_id] of the notices whose first revision run ``run_id`` loaded."""
+    n = schema.notice
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(n.c.host, n.c.notice_id)
+            .where(n.c.load_run_id == run_id, n.c.revision == 1)
+            .order_by(n.c.host, n.c.notice_id)
+        ).all()
+    return [[h, i] for h, i in rows]

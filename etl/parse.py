@@ -1,0 +1,695 @@
+"""Parse one notice page into a ``ParsedNotice``: metadata, sections, plan items, numeric targets.
+
+``parse_page`` is the one entry point (``qdp parse`` and the pipeline both call it). It accepts an
+HTML page as the site serves it or a plain-text capture (the seed), in any of the variants mirrors
+produce (Traditional Chinese, inline pinyin, hard line breaks, mojibake), and never raises on bad
+input: an empty, binary, truncated, huge or structureless page gives a typed result with warnings.
+The output is the public JSON contract documented in docs/parse-output.md.
+
+Stages: read (HTML container or text lines) -> normalise (etl.normalize) -> strip page debris,
+header, title and signature -> join hard line breaks -> find numbering markers and their nesting
+-> sections and items -> responsibility notes and targets -> classify.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import lxml.etree
+import lxml.html
+
+from etl.departments import canonical_department, department_for_code, find_department
+from etl.encoding import decode_body
+from etl.normalize import find_mojibake, normalize, normalize_lines
+from etl.records import PLAN_DOC_TYPES, ParsedNotice, ParseWarning, PlanItem, Section
+from etl.targets import extract_targets
+
+# Content containers, most specific first: the site's TRS editor div (#zoom / .TRS_Editor), the
+# pre-2020 site's #Zoom2, and the generic class some department subsites use.
+CONTENT_SELECTORS: tuple[str, ...] = ("#zoom", ".TRS_Editor", "#Zoom2", ".article-content")
+MAX_PAGE_BYTES = 16 * 1024 * 1024  # larger input is cut before parsing (warning too_large)
+MAX_TEXT_CHARS = 500_000  # main text beyond this is cut (a real plan is 5-50 thousand characters)
+
+# Stable warning codes (documented in docs/parse-output.md).
+WARNING_CODES: dict[str, str] = {
+    "empty_page": "the page holds no text",
+    "not_html": "the content is binary data, neither HTML nor text",
+    "malformed_html": "the HTML could not be parsed; read as text",
+    "truncated": "the HTML ends before </html>: the page was cut off",
+    "too_large": "the page or its text exceeds the size limit and was cut",
+    "no_container": "no known content container; the main text comes from trafilatura",
+    "no_title": "no title in the meta tags, the page header or the text",
+    "no_date": "no publication date on the page",
+    "no_department": "no department in the meta tags, header, title, URL or signature",
+    "no_structure": "a plan document without recognisable numbered items",
+    "mojibake": "garbled text that cannot be repaired reliably; kept as found",
+    "mojibake_repaired": "UTF-8 text read in a legacy encoding, decoded back",
+}
+
+# --------------------------------------------------------------------------- patterns
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_LOOKS_HTML = re.compile(r"<\s*(?:!doctype|html|head|body|meta|div|p|table|span|title|br)\b", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HTML_END = re.compile(r"</\s*(?:html|body)\s*>", re.I)
+_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?")
+_HEADER_DATE = re.compile(r"(?:发布日期|发布时间|发文日期|日期)\s*[:：]?\s*"
+                          r"((?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})")
+_HEADER_SOURCE = re.compile(r"(?:来源|信息来源|发布机构|发文单位|发文机关)\s*[:：]\s*"
+                            r"([^\s:：]+?)(?=\s|$|浏览|访问|字体|点击)")
+_FORMAL_FIELD = re.compile(r"^(?:索引号|主题分类|成文日期|发布日期|发文字号|发文单位|发文机关|发布机构|有效性|年度期数|"
+                           r"总期刊数|信息来源|来源)\s*[:：]")
+_DEBRIS_WORDS = ("导航|首页|政务公开|政府信息公开|信息公开|我要收藏|取消收藏|收藏|打印本页|打印|关闭窗口|关闭|"
+                 "字体大小|字号|默认|大|中|小|扫一扫在手机打开当前页|在手机打开当前页|扫一扫|分享到|返回顶部|"
+                 "当前位置|您当前的位置|您所在的位置|位置|微信|微博|[【】>＞»|：:\\s]")
+_DEBRIS = re.compile(f"^(?:{_DEBRIS_WORDS})+$")
+_SIGN_DATE = re.compile(r"^(?:(?:19|20)\d{2}|[二〇一二三四五六七八九零]{4})年[\d〇一二三四五六七八九十]{1,3}月"
+                        r"[\d〇一二三四五六七八九十]{1,3}日$")
+_SIGN_ORG = re.compile(r"^[^，。；：,.;:！？\s]{2,30}"
+                       r"(?:局|委员会|委|办公厅|办公室|人民政府|政府|中心|院|会|处|部|站|馆|厅|室)$")
+_SENTENCE_END = ("。", "！", "？", "；", "：", "!", "?", ";", ":", "…")
+_PLAN_TITLE = re.compile(r"工作要点|工作计划|重点工作|工作安排|工作任务|任务清单|要点")
+_ACTION_TITLE = re.compile(r"行动计划|行动方案|实施方案|三年行动|攻坚行动")
+_SUMMARY_TITLE = re.compile(r"总结|工作报告|完成情况|进展情况")
+_TITLE_LIKE = re.compile(r"(?:要点|计划|方案|通知|公告|通告|公示|总结|意见|报告|决定|办法|规划|安排)")
+_CLOSING = re.compile(r"^(?:附件|特此|各单位要|各区市要|各部门要|请各|本(?:计划|方案|要点|通知)自|联系人|联系电话)")
+
+# Numbering markers, tried in order on a normalised line. Styles name the numbering, not a level:
+# the level of a style is decided per document by the order markers appear in.
+_CN_NUM = "[一二三四五六七八九十]{1,3}"
+_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("cn", re.compile(f"^({_CN_NUM}\\s*[、，,．.])\\s*")),
+    ("cn_paren", re.compile(f"^([（(]\\s*{_CN_NUM}\\s*[）)])\\s*")),
+    ("di", re.compile(f"^(第{_CN_NUM}(?:[、，,：:．.]|\\s))\\s*")),
+    ("num_paren", re.compile(r"^([（(]\s*\d{1,3}\s*[）)])\s*")),
+    ("num_dot", re.compile(r"^(\d{1,3}\s*[.．])(?!\d)\s*")),
+    ("num_comma", re.compile(r"^(\d{1,3}\s*、)\s*")),
+    ("circled", re.compile(r"^([①-⑳])\s*")),
+    ("block", re.compile(r"^(\d{1,3})$")),
+    ("bullet", re.compile(r"^(——|－－|--|—|●|•|■|◆|▲)\s*")),
+)
+# Responsibility note closing an item: （牵头单位：…，参与单位：…） or （责任单位：…）.
+_NOTE = re.compile(r"[（(]\s*((?:牵头|责任|主责|主办)(?:单位|部门)\s*[:：][^（）()]*)[）)]\s*[。；;]?\s*$")
+_NOTE_PART = re.compile(r"(牵头|责任|主责|主办|参与|配合|协办|协同)(?:单位|部门)\s*[:：]\s*"
+                        r"([^，,；;：:]*(?:[，,][^，,；;：:]*)*?)"
+                        r"(?=[，,；;]\s*(?:牵头|责任|主责|主办|参与|配合|协办|协同)(?:单位|部门)|$)")
+_NOTE_END = ("）", ")", "）。", ")。", "）；", ");")
+_MARKER_START = frozenset("一二三四五六七八九十（(第0123456789①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳—－-●•■◆▲")
+# The same markers in raw text, which may still hold ASCII punctuation and full-width digits.
+_RAW_MARKER = re.compile(r"^\s*(?:[（(]\s*[一二三四五六七八九十\d０-９]{1,3}\s*[）)]|"
+                         r"第?[一二三四五六七八九十]{1,3}\s*[、，,．.：:]|[\d０-９]{1,3}\s*[.．、]|[①-⑳]|"
+                         r"——|－－|--|—|●|•|■|◆|▲|[\d０-９]{1,3}$)\s*")
+_UNIT_SPLIT = re.compile(r"[、，,；;/\s]+|和(?=市)")
+_HEADING_MAX = 40  # a heading line is short and has no full stop
+
+
+# --------------------------------------------------------------------------- page reading
+
+
+@dataclass(slots=True)
+class _Page:
+    lines: list[str] = field(default_factory=list)  # raw body lines, as found
+    meta: dict[str, str] = field(default_factory=dict)  # meta name (lower case) -> content
+    h1: str | None = None
+    html_title: str | None = None
+    info: str | None = None  # the header line above the body (发布日期 : … 来源 : …)
+    is_html: bool = False
+
+
+def _selector_xpath(selector: str) -> str:
+    """XPath for a simple CSS selector: ``tag``, ``#id``, ``.class`` or ``tag#id`` / ``tag.class``."""
+    m = re.fullmatch(r"([A-Za-z][\w-]*)?(?:#([\w-]+)|\.([\w-]+))?", selector.strip())
+    if not m or not any(m.groups()):
+        raise ValueError(f"unsupported content selector {selector!r}: use tag, #id, .class, tag#id or tag.class")
+    tag, ident, cls = m.groups()
+    xp = f"//{tag or '*'}"
+    if ident:
+        xp += f"[@id='{ident}']"
+    if cls:
+        xp += f"[contains(concat(' ', normalize-space(@class), ' '), ' {cls} ')]"
+    return xp
+
+
+_BLOCK_TAGS = frozenset({
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
+    "article", "blockquote", "pre", "dd", "dt", "dl", "center", "hr", "header", "footer", "tbody",
+})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "select", "option"})
+
+
+def _element_lines(element: lxml.etree._Element) -> list[str]:
+    """Text of ``element`` split into lines at block boundaries and <br> (iterative: no recursion
+    limit on deeply nested malformed pages)."""
+    parts: list[str] = []
+    skipping = 0
+    for event, el in lxml.etree.iterwalk(element, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else None
+        if event == "start":
+            if tag in _SKIP_TAGS:
+                skipping += 1
+            if skipping:
+                continue
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if tag and el.text:
+                parts.append(el.text)
+        else:
+            if tag in _SKIP_TAGS:
+                skipping -= 1
+            if skipping:
+                continue
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if el is not element and el.tail:
+                parts.append(el.tail)
+    return "".join(parts).split("\n")
+
+
+def _first_text(root: lxml.etree._Element, xpath: str) -> str | None:
+    found = root.xpath(xpath)
+    if not found:
+        return None
+    text = " ".join(" ".join(found[0].itertext()).split())
+    return text or None
+
+
+def _read_html(text: str, selectors: Sequence[str], warnings: list[ParseWarning]) -> _Page | None:
+    text = _XML_DECL.sub("", text, count=1)
+    text = _CONTROL.sub("", text)  # libxml2 refuses control characters in str input
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        warnings.append(ParseWarning("malformed_html", f"HTML could not be parsed ({exc}); read as text"))
+        return None
+    page = _Page(is_html=True)
+    for m in root.iter("meta"):
+        name = (m.get("name") or m.get("property") or "").strip().lower()
+        content = m.get("content")
+        if name and content and name not in page.meta:
+            page.meta[name] = content.strip()
+    page.h1 = _first_text(root, _selector_xpath("h1.article-title")) or _first_text(root, "//h1")
+    page.html_title = _first_text(root, "//title")
+    page.info = _first_text(root, _selector_xpath(".article-info"))
+    for selector in selectors:
+        found = root.xpath(_selector_xpath(selector))
+        if found:
+            page.lines = _element_lines(found[0])
+            return page
+    # No known container: a maintained main-content extractor, imported only when needed (slow).
+    warnings.append(ParseWarning("no_container", WARNING_CODES["no_container"]))
+    extracted = None
+    try:
+        import trafilatura
+
+        extracted = trafilatura.extract(text, favor_recall=True, include_comments=False,
+                                        include_tables=True, deduplicate=False)
+    except Exception:  # trafilatura fails on some broken trees; the body text is the fallback
+        extracted = None
+    if extracted:
+        page.lines = extracted.split("\n")
+    else:
+        body = root.find("body")
+        page.lines = _element_lines(body if body is not None else root)
+    return page
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:65536]
+    if not sample:
+        return False
+    bad = len(_CONTROL.findall(sample)) + sample.count("\ufffd")
+    return bad > max(8, len(sample) // 20)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+@dataclass(slots=True)
+class _Line:
+    norm: str
+    raw: str
+    headline: bool = False  # a short headline line that followed a number alone on its line
+
+
+@dataclass(slots=True)
+class _Entry:
+    style: str
+    marker: str
+    norm: str  # text after the marker, normalised
+    raw: str  # text after the marker, as found
+    level: int = 0
+    headline_line: str | None = None  # block style: the headline line
+    body: list[_Line] = field(default_factory=list)  # unmarked lines that follow the entry
+
+    def heading_only(self) -> bool:
+        return "。" not in self.norm and len(self.norm) <= _HEADING_MAX and not self.norm.endswith(("；", ";"))
+
+
+def _match_marker(line: str) -> tuple[str, str, str] | None:
+    """(style, marker as written, rest of line) when ``line`` opens with a numbering marker."""
+    if not line or line[0] not in _MARKER_START:
+        return None
+    for style, pattern in _MARKERS:
+        m = pattern.match(line)
+        if m:
+            rest = line[m.end():]
+            if style == "num_dot" and rest[:1].isdigit():
+                return None  # 3.2% and 2021.3 are numbers, not markers
+            if style == "bullet" and not rest:
+                return None
+            marker = m.group(1)
+            return style, "".join(marker.split()) if " " in marker else marker, rest
+    return None
+
+
+def _raw_rest(raw: str, norm_rest: str) -> str:
+    """The raw text after the marker: strip as many leading raw characters as the marker used."""
+    raw = raw.strip()
+    # The raw line may hold pinyin or ASCII punctuation inside the marker, so cut at the first
+    # character after the marker token rather than by normalised length.
+    m = _RAW_MARKER.match(raw)
+    return raw[m.end():] if m and norm_rest != raw else raw
+
+
+def _ends_sentence(line: str) -> bool:
+    return line.endswith(_SENTENCE_END) or (line.endswith(_NOTE_END) and bool(_NOTE.search(line)))
+
+
+def _join_hard_breaks(lines: list[_Line]) -> list[_Line]:
+    """Join lines broken inside a sentence (mirrors wrap text at a fixed width)."""
+    out: list[_Line] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        cur = lines[i]
+        norm_parts, raw_parts = [cur.norm], [cur.raw]
+        marker = _match_marker(cur.norm)
+        joinable = not cur.headline and not (marker and (marker[0] == "block" or not marker[2]))
+        if marker and "。" not in cur.norm and len(marker[2]) <= _HEADING_MAX:
+            joinable = False  # a heading line: 一、突出优质均衡，形成…
+        while joinable and i + 1 < n and not _ends_sentence(norm_parts[-1]):
+            nxt = lines[i + 1]
+            if nxt.headline or _match_marker(nxt.norm) or _SIGN_DATE.match(nxt.norm) or _SIGN_ORG.match(nxt.norm):
+                break
+            norm_parts.append(nxt.norm)
+            raw_parts.append(nxt.raw)
+            i += 1
+        out.append(_Line("".join(norm_parts), "".join(raw_parts), cur.headline) if len(norm_parts) > 1 else cur)
+        i += 1
+    return out
+
+
+def _mark_headlines(lines: list[_Line]) -> None:
+    """A number alone on its line, then a short headline line, then the body: mark the headline."""
+    for i in range(len(lines) - 2):
+        m = _match_marker(lines[i].norm)
+        if m and not m[2]:
+            nxt = lines[i + 1].norm
+            if nxt and "。" not in nxt and len(nxt) <= _HEADING_MAX and not _match_marker(nxt) \
+                    and not _match_marker(lines[i + 2].norm):
+                lines[i + 1].headline = True
+
+
+def _entries(lines: list[_Line]) -> tuple[list[_Line], list[_Entry], list[_Line]]:
+    """Split lines into preamble, numbered entries (with their body lines) and closing text."""
+    preamble: list[_Line] = []
+    entries: list[_Entry] = []
+    closing: list[_Line] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        m = _match_marker(line.norm)
+        if m is None:
+            if closing or (entries and _CLOSING.match(line.norm)):
+                closing.append(line)
+            elif entries:
+                entries[-1].body.append(line)
+            else:
+                preamble.append(line)
+            i += 1
+            continue
+        style, marker, rest = m
+        entry = _Entry(style, marker, rest, _raw_rest(line.raw, rest))
+        if not rest and i + 1 < n and _match_marker(lines[i + 1].norm) is None:
+            # A number alone on its line (01 / 一、): the next line is its text or headline.
+            nxt = lines[i + 1]
+            entry.norm, entry.raw = nxt.norm, nxt.raw.strip()
+            if nxt.headline:
+                entry.headline_line = nxt.norm
+            i += 1
+        entries.append(entry)
+        i += 1
+    _assign_levels(entries)
+    return preamble, entries, closing
+
+
+def _assign_levels(entries: list[_Entry]) -> None:
+    """Nesting by order of appearance: a style seen before returns to its level; a new style nests
+    under the current entry. Bullets always nest under whatever precedes them, so —— directly
+    under a section is an item and —— under an item is a sub-item."""
+    stack: list[str] = []
+    for e in entries:
+        if e.style == "bullet":
+            e.level = len(stack) + 1
+            continue
+        if e.style in stack:
+            del stack[stack.index(e.style) + 1:]
+        else:
+            stack.append(e.style)
+        e.level = len(stack)
+
+
+def _title_of(text: str) -> str:
+    """A heading's title: up to the first full stop, without closing punctuation."""
+    head = text.split("。", 1)[0]
+    return head.rstrip("：:；;，, ").strip()
+
+
+def _headline(text: str, headline_line: str | None) -> str:
+    if headline_line:
+        return headline_line
+    cut = text.find("。")
+    if cut >= 0:
+        return text[: cut + 1]
+    return text.split("\n", 1)[0]
+
+
+def _split_units(names: str) -> list[str]:
+    out: list[str] = []
+    for name in _UNIT_SPLIT.split(names):
+        canon = canonical_department(name)
+        if canon and canon not in out:
+            out.append(canon)
+    return out
+
+
+def _responsibility(text: str) -> tuple[str, list[str], list[str]]:
+    """Remove a closing responsibility note; return (text, lead units, partner units)."""
+    m = _NOTE.search(text)
+    if not m:
+        return text, [], []
+    lead: list[str] = []
+    partners: list[str] = []
+    for role, names in _NOTE_PART.findall(m.group(1)):
+        target = lead if role in ("牵头", "责任", "主责", "主办") else partners
+        target.extend(u for u in _split_units(names) if u not in target)
+    if not lead and not partners:
+        return text, [], []
+    return text[: m.start()].rstrip(), lead, partners
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def _date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    m = _DATE.search(text)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def _url_parts(url: str | None) -> tuple[str | None, dt.date | None]:
+    """Department code and posting date from a detail URL."""
+    if not url:
+        return None, None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None, None
+    code = None
+    m = re.search(r"/zwgk/xxgk/([A-Za-z0-9_]+)/", parts.path or "")
+    if m:
+        code = m.group(1)
+    elif parts.hostname and parts.hostname.endswith(".qingdao.gov.cn"):
+        sub = parts.hostname.split(".", 1)[0]
+        code = sub if sub != "www" else None
+    posted = None
+    m = re.search(r"/t(\d{4})(\d{2})(\d{2})_\d+\.s?html?", parts.path or "")
+    if m:
+        try:
+            posted = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            posted = None
+    return code, posted
+
+
+def classify(title: str | None, has_items: bool = False) -> str:
+    """doc_type from the title: 行动计划/实施方案 -> action_plan; 工作要点/工作计划/重点工作 -> work_plan;
+    总结 -> work_summary; any other titled or structured page -> notice; nothing -> other."""
+    if title:
+        if _ACTION_TITLE.search(title):
+            return "action_plan"
+        if _PLAN_TITLE.search(title):
+            return "work_plan"
+        if _SUMMARY_TITLE.search(title):
+            return "work_summary"
+        return "notice"
+    return "notice" if has_items else "other"
+
+
+def _plan_year(title: str | None, published: dt.date | None) -> int | None:
+    if title:
+        m = _YEAR.search(title)
+        if m:
+            return int(m.group(1))
+    return published.year if published else None
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_page(content: bytes | str, url: str | None = None, charset: str | None = None, *,
+               selectors: Sequence[str] = CONTENT_SELECTORS) -> ParsedNotice:
+    """Parse one page (HTML as served, or a plain-text capture) into a ``ParsedNotice``.
+
+    ``url`` supplies the department code and a fallback date; ``charset`` is the HTTP charset
+    of ``content`` when it is bytes. Never raises on bad input: problems become warnings.
+    """
+    warnings: list[ParseWarning] = []
+    if content is None:
+        content = b""
+    if isinstance(content, bytes | bytearray | memoryview):
+        data = bytes(content)
+        if len(data) > MAX_PAGE_BYTES:
+            warnings.append(ParseWarning("too_large", f"page of {len(data)} bytes cut to {MAX_PAGE_BYTES}"))
+            data = data[:MAX_PAGE_BYTES]
+        text, _codec = decode_body(data, charset)
+    else:
+        text = content
+        if len(text) > MAX_PAGE_BYTES:
+            warnings.append(ParseWarning("too_large", f"page of {len(text)} characters cut to {MAX_PAGE_BYTES}"))
+            text = text[:MAX_PAGE_BYTES]
+    if not text.strip():
+        warnings.append(ParseWarning("empty_page", WARNING_CODES["empty_page"]))
+        return ParsedNotice(None, None, None, "other", None, warnings=warnings)
+    if _looks_binary(text):
+        warnings.append(ParseWarning("not_html", WARNING_CODES["not_html"]))
+        return ParsedNotice(None, None, None, "other", None, warnings=warnings)
+
+    page: _Page | None = None
+    if _LOOKS_HTML.search(text[:4096]):
+        if not _HTML_END.search(text[-2048:]):
+            warnings.append(ParseWarning("truncated", WARNING_CODES["truncated"]))
+        page = _read_html(text, selectors, warnings)
+    if page is None:
+        page = _Page(lines=text.split("\n"))
+    return _build(page, url, warnings)
+
+
+def _build(page: _Page, url: str | None, warnings: list[ParseWarning]) -> ParsedNotice:
+    raw_lines = [line.strip() for line in page.lines]
+    raw_lines = [line for line in raw_lines if line]
+    total = sum(map(len, raw_lines))
+    if total > MAX_TEXT_CHARS:
+        warnings.append(ParseWarning("too_large", f"main text of {total} characters cut to {MAX_TEXT_CHARS}"))
+        kept, size = [], 0
+        for line in raw_lines:
+            if size + len(line) > MAX_TEXT_CHARS:
+                kept.append(line[: MAX_TEXT_CHARS - size])
+                break
+            kept.append(line)
+            size += len(line)
+        raw_lines = kept
+    norm_lines, repairs = normalize_lines(raw_lines)
+
+    meta = {k: normalize(v) for k, v in page.meta.items() if k in ("articletitle", "pubdate", "contentsource",
+                                                                      "columnname", "publishdate", "source")}
+    title = meta.get("articletitle") or (normalize(page.h1) if page.h1 else None)
+    if not title and page.html_title:
+        title = normalize(page.html_title).split("_", 1)[0].strip() or None
+    published = _date(meta.get("pubdate") or meta.get("publishdate"))
+    source = meta.get("contentsource") or meta.get("source")
+    if page.info:
+        info = normalize(page.info)
+        published = published or _date(m.group(1) if (m := _HEADER_DATE.search(info)) else None)
+        source = source or (m.group(1) if (m := _HEADER_SOURCE.search(info)) else None)
+
+    # Page furniture inside the text: debris anywhere; header lines and the title before the body.
+    lines: list[_Line] = []
+    header_at: int | None = None
+    for norm, raw in zip(norm_lines, raw_lines, strict=True):
+        if not norm or _DEBRIS.match(norm):
+            continue
+        in_head = len(lines) < 12 and not any(_match_marker(x.norm) for x in lines)
+        if in_head and (_HEADER_DATE.search(norm) or _FORMAL_FIELD.match(norm)) and len(norm) <= 120:
+            published = published or _date(m.group(1) if (m := _HEADER_DATE.search(norm)) else None)
+            source = source or (m.group(1) if (m := _HEADER_SOURCE.search(norm)) else None)
+            header_at = len(lines)
+            lines.append(_Line("", raw))  # placeholder: everything up to the header is page head
+            continue
+        lines.append(_Line(norm, raw))
+    if header_at is not None:
+        head = [x.norm for x in lines[:header_at] if x.norm]
+        if not title and head:
+            # The line right above the header is the title; lines before it are mirror spam.
+            candidates = [h for h in head if not h.endswith(_SENTENCE_END)]
+            titled = [h for h in candidates if _TITLE_LIKE.search(h)]
+            title = (titled or candidates or [None])[-1]
+        lines = [x for x in lines[header_at + 1:] if x.norm]
+    else:
+        lines = [x for x in lines if x.norm]
+        if not title:
+            for x in lines[:5]:
+                if _TITLE_LIKE.search(x.norm) and not x.norm.endswith(_SENTENCE_END) and len(x.norm) <= 80 \
+                        and not _match_marker(x.norm):
+                    title = x.norm
+                    break
+    if title:
+        # A body that repeats the title in its first lines: not part of the text.
+        lines = [x for i, x in enumerate(lines) if not (i < 3 and x.norm == title)]
+
+    # Signature and date at the end.
+    signature: str | None = None
+    while lines and (_SIGN_DATE.match(lines[-1].norm) or _SIGN_ORG.match(lines[-1].norm)):
+        last = lines.pop()
+        if _SIGN_DATE.match(last.norm):
+            published = published or _date(last.norm)
+        else:
+            signature = signature or last.norm
+
+    _mark_headlines(lines)
+    lines = _join_hard_breaks(lines)
+    body_text = "\n".join(x.norm for x in lines)
+    preamble, entries, closing = _entries(lines)
+
+    sections, items, group_lines = _structure(entries)
+    doc_type = classify(title, bool(items))
+    if doc_type not in PLAN_DOC_TYPES and doc_type != "work_summary":
+        items = []  # numbered paragraphs of a notice (招聘条件, 报名方式) are not plan items
+
+    # Metadata fallbacks and their warnings.
+    code, posted = _url_parts(url)
+    department = canonical_department(source) if source else None
+    department = department or (find_department(title) if title else None) or department_for_code(code)
+    department = department or (canonical_department(signature) if signature else None)
+    if not title:
+        warnings.append(ParseWarning("no_title", WARNING_CODES["no_title"]))
+    if published is None:
+        if posted:
+            published = posted
+            warnings.append(ParseWarning("no_date", "no publication date on the page; used the URL's posting date"))
+        else:
+            warnings.append(ParseWarning("no_date", WARNING_CODES["no_date"]))
+    if not department:
+        warnings.append(ParseWarning("no_department", WARNING_CODES["no_department"]))
+    if doc_type in PLAN_DOC_TYPES and not items:
+        warnings.append(ParseWarning("no_structure", WARNING_CODES["no_structure"]))
+    if not title and not sections and not items and doc_type == "other":
+        warnings.append(ParseWarning("no_structure", "no title and no numbered structure"))
+
+    # Mojibake: name the item (or section) that holds it.
+    for item in items:
+        if bad := find_mojibake(item.text):
+            warnings.append(ParseWarning("mojibake", f"unrepairable mojibake {' … '.join(bad)!r} in item "
+                                         f"{item.marker} of section {item.section}", item.section, item.ordinal))
+    for s in sections:
+        if bad := find_mojibake(s.title):
+            warnings.append(ParseWarning("mojibake", f"unrepairable mojibake {' … '.join(bad)!r} in section title",
+                                         s.ordinal))
+    outside = [x.norm for x in preamble + closing] + group_lines + ([title] if title else [])
+    if bad := [b for text in outside for b in find_mojibake(text)]:
+        warnings.append(ParseWarning("mojibake", f"unrepairable mojibake {' … '.join(bad)!r} outside the plan items"))
+    for rep in repairs:
+        holder = next((it for it in items if rep.after in it.text), None)
+        warnings.append(ParseWarning("mojibake_repaired", f"repaired {rep.before!r} -> {rep.after!r}",
+                                     holder.section if holder else None, holder.ordinal if holder else None))
+
+    return ParsedNotice(
+        title=title, published=published, department=department, doc_type=doc_type,
+        plan_year=_plan_year(title, published) if doc_type in PLAN_DOC_TYPES | {"work_summary"} else None,
+        sections=sections, items=items, warnings=warnings,
+        column=meta.get("columnname") or None, body_text=body_text,
+    )
+
+
+def _structure(entries: list[_Entry]) -> tuple[list[Section], list[PlanItem], list[str]]:
+    """Sections and items from leveled entries; also the text of group headings (for mojibake checks)."""
+    if not entries:
+        return [], [], []
+    levels = {e.level for e in entries}
+    top = [e for e in entries if e.level == 1]
+    group_lines: list[str] = []
+    if levels == {1}:
+        prose = sum(1 for e in top if e.heading_only() and e.body)
+        # 一、 headings over prose paragraphs: sections without items (01 / ① / —— never head sections).
+        if top[0].style in ("cn", "di", "cn_paren") and prose * 2 >= len(top):
+            return [Section(i, e.marker, _title_of(e.norm)) for i, e in enumerate(top, 1)], [], []
+        section_level, item_level = 0, 1
+    else:
+        section_level = 1
+        second = [e for e in entries if e.level == 2]
+        groups = sum(1 for e in second if e.heading_only() and not e.body)
+        item_level = 3 if 3 in levels and groups * 2 > len(second) else 2
+
+    sections: list[Section] = []
+    items: list[PlanItem] = []
+    current: tuple[_Entry, list[str], list[str]] | None = None
+    ordinal = 0
+
+    def close() -> None:
+        if current is None:
+            return
+        entry, norm_parts, raw_parts = current
+        text = "\n".join(p for p in norm_parts if p)
+        text, lead, partners = _responsibility(text)
+        sec = sections[-1].ordinal if sections else 0
+        items.append(PlanItem(
+            section=sec, ordinal=ordinal, marker=entry.marker, headline=_headline(text, entry.headline_line),
+            text=text, lead_units=lead, partner_units=partners, targets=extract_targets(text),
+            raw_text="\n".join(p for p in raw_parts if p),
+        ))
+
+    for e in entries:
+        if section_level and e.level == section_level:
+            close()
+            current = None
+            sections.append(Section(len(sections) + 1, e.marker, _title_of(e.norm)))
+            ordinal = 0
+            group_lines.extend(x.norm for x in e.body)
+        elif e.level == item_level:
+            close()
+            ordinal += 1
+            current = (e, [e.norm, *(x.norm for x in e.body)], [e.raw, *(x.raw for x in e.body)])
+        elif e.level > item_level and current is not None:
+            # Sub-items stay inside their item, marker and all.
+            current[1].append(e.marker + e.norm)
+            current[2].append(e.marker + e.raw)
+            current[1].extend(x.norm for x in e.body)
+            current[2].extend(x.raw for x in e.body)
+        else:
+            # A group heading between section and item level, or a sub-item before any item.
+            group_lines.append(e.norm)
+            group_lines.extend(x.norm for x in e.body)
+    close()
+    return sections, items, group_lines

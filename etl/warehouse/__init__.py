@@ -1,0 +1,323 @@
+"""The warehouse: engine factory, Alembic migrations and the reads/writes other stages share.
+
+``get_engine`` opens SQLite (the embedded default) or PostgreSQL with the settings each needs;
+``upgrade``/``downgrade`` run the Alembic migrations in ``migrations/`` programmatically (the
+schema is migrated, never recreated); ``current_plan_items``/``replace_item_links`` serve the
+year-over-year compare stage.  Table definitions live in ``schema.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..departments import DEPARTMENTS
+from ..records import PLAN_DOC_TYPES, ItemLink
+from . import schema
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The analyst layer lives at the repository root (sql/), beside the package.
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not the sqlite3 module, open transactions: otherwise reads run outside
+        # the transaction and DDL commits implicitly (no atomic migrations).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")  # readers (analysts) do not block the loader
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is still crash-safe for commits
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Writers take the write lock up front so a read-then-write batch cannot hit SQLITE_BUSY
+        # half way through; plain readers keep a deferred transaction.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("qdp_write") else "BEGIN")
+
+
+def get_engine(url: str | sa.URL) -> Engine:
+    """Engine for a warehouse URL (cached per URL). SQLite files get their parent dir created."""
+    url_obj = sa.make_url(url)
+    key = url_obj.render_as_string(hide_password=False)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is not None:
+            return engine
+        if url_obj.get_backend_name() == "sqlite":
+            if url_obj.database and url_obj.database != ":memory:":
+                Path(url_obj.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(url_obj)
+            _sqlite_setup(engine)
+        else:
+            engine = sa.create_engine(url_obj, pool_pre_ping=True)
+        _engines[key] = engine
+        return engine
+
+
+def dispose_engine(url: str | sa.URL) -> None:
+    """Close and forget a cached engine (tests dropping their schema/database)."""
+    key = sa.make_url(url).render_as_string(hide_password=False)
+    with _engines_lock:
+        engine = _engines.pop(key, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _as_engine(url_or_engine: str | sa.URL | Engine) -> Engine:
+    return url_or_engine if isinstance(url_or_engine, Engine) else get_engine(url_or_engine)
+
+
+def write_connection(engine: Engine) -> sa.Connection:
+    """A connection whose transactions take the write lock at once (SQLite; no-op elsewhere)."""
+    return engine.connect().execution_options(qdp_write=True)
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def _alembic_config(connection: sa.Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(url_or_engine: str | sa.URL | Engine, revision: str = "head") -> None:
+    """Migrate the warehouse up to ``revision`` (default: the newest), then seed departments."""
+    from alembic import command
+
+    engine = _as_engine(url_or_engine)
+    with write_connection(engine) as conn:
+        command.upgrade(_alembic_config(conn), revision)
+        conn.commit()
+    if current_revision(engine) is not None:
+        ensure_departments(engine, refresh_curated=True)
+
+
+def downgrade(url_or_engine: str | sa.URL | Engine, revision: str) -> None:
+    """Migrate the warehouse down to ``revision`` ("base" drops everything)."""
+    from alembic import command
+
+    engine = _as_engine(url_or_engine)
+    with write_connection(engine) as conn:
+        command.downgrade(_alembic_config(conn), revision)
+        conn.commit()
+
+
+def current_revision(url_or_engine: str | sa.URL | Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with _as_engine(url_or_engine).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)  # type: ignore[arg-type]
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+# --------------------------------------------------------------------------- shared writes/reads
+
+
+def _insert(conn: sa.Connection, table: sa.Table):
+    """Dialect insert that supports ON CONFLICT (PostgreSQL and SQLite share the syntax)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"warehouse backend {conn.dialect.name!r} is not supported")
+    return insert(table)
+
+
+def ensure_departments_conn(
+    conn: sa.Connection,
+    names: Iterable[str],
+    *,
+    refresh_curated: bool = False,
+) -> dict[str, int]:
+    """Make sure the curated departments and ``names`` exist; return name -> department_id.
+
+    ``refresh_curated`` also rewrites code and aliases of the curated list (after a migration),
+    so adding a department or an alias to etl/departments.py needs no schema migration.
+    """
+    d = schema.department
+    curated = [
+        {"name": dep.name, "code": dep.code, "aliases": list(dep.aliases), "is_known": True}
+        for dep in DEPARTMENTS
+    ]
+    known = {dep.name for dep in DEPARTMENTS}
+    existing = dict(conn.execute(sa.select(d.c.name, d.c.department_id)).all())
+    if refresh_curated:
+        stmt = _insert(conn, d)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[d.c.name],
+                set_={
+                    "code": stmt.excluded.code,
+                    "aliases": stmt.excluded.aliases,
+                    "is_known": stmt.excluded.is_known,
+                },
+            ),
+            curated,
+        )
+    missing = [r for r in curated if r["name"] not in existing and not refresh_curated]
+    missing += [
+        {"name": n, "code": None, "aliases": [], "is_known": False}
+        for n in sorted(set(names) - known - set(existing))
+        if n
+    ]
+    if missing:
+        # DO NOTHING: a concurrent loader may have added the same name; ids are re-read below.
+        conn.execute(_insert(conn, d).on_conflict_do_nothing(), missing)
+    if missing or refresh_curated:
+        existing = dict(conn.execute(sa.select(d.c.name, d.c.department_id)).all())
+    return existing
+
+
+def ensure_departments(
+    engine: Engine,
+    names: Iterable[str] = (),
+    *,
+    refresh_curated: bool = False,
+) -> dict[str, int]:
+    with write_connection(engine) as conn, conn.begin():
+        return ensure_departments_conn(conn, names, refresh_curated=refresh_curated)
+
+
+def current_plan_items(engine: Engine, *, department: str | None = None) -> list[dict[str, Any]]:
+    """Items of the current revision of every plan notice (work_plan / action_plan)."""
+    n, i, d = schema.notice, schema.plan_item, schema.department
+    query = (
+        sa.select(
+            i.c.item_uid,
+            n.c.host,
+            n.c.notice_id,
+            d.c.name.label("department"),
+            n.c.plan_year,
+            n.c.doc_type,
+            n.c.published,
+            i.c.section,
+            i.c.ordinal,
+            i.c.marker,
+            i.c.headline,
+            i.c.text,
+        )
+        .select_from(
+            i.join(n, n.c.notice_rev_id == i.c.notice_rev_id).outerjoin(
+                d, d.c.department_id == n.c.department_id
+            )
+        )
+        .where(n.c.is_current, n.c.doc_type.in_(sorted(PLAN_DOC_TYPES)))
+        .order_by(n.c.host, n.c.notice_id, i.c.section, i.c.ordinal)
+    )
+    if department is not None:
+        query = query.where(d.c.name == department)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    for row in rows:
+        # ISO text: the same value on both backends, and sortable next to "" for missing dates.
+        row["published"] = row["published"].isoformat() if row["published"] else None
+    return rows
+
+
+def replace_item_links(
+    engine: Engine, links: list[ItemLink], *, computed_at: dt.datetime | None = None
+) -> int:
+    """Replace every link of each (department, plan_year) present in ``links``, in one transaction."""
+    computed_at = computed_at or dt.datetime.now(dt.UTC)
+    groups = sorted({(lk.department, lk.plan_year) for lk in links})
+    rows = [
+        {
+            "department": lk.department,
+            "plan_year": lk.plan_year,
+            "status": lk.status,
+            "item_uid": lk.item_uid,
+            "previous_item_uid": lk.previous_item_uid,
+            "similarity": lk.similarity,
+            "computed_at": computed_at,
+        }
+        for lk in links
+    ]
+    t = schema.plan_item_link
+    with write_connection(engine) as conn, conn.begin():
+        ensure_departments_conn(conn, {g[0] for g in groups})
+        for dept, year in groups:
+            conn.execute(t.delete().where(t.c.department == dept, t.c.plan_year == year))
+        if rows:
+            conn.execute(t.insert(), rows)
+    return len(rows)
+
+
+# --------------------------------------------------------------------------- analyst SQL
+
+
+def view_sql(name: str) -> str:
+    """``CREATE VIEW`` statement of an analyst view, from sql/views/<name>.sql."""
+    path = SQL_DIR / "views" / f"{name}.sql"
+    return path.read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def _strip_comments(sql: str) -> str:
+    # Header comments name the parameters (":since"); text() must not take those for binds.
+    return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--")).strip()
+
+
+def saved_query(name: str) -> sa.TextClause:
+    """A saved query from sql/queries/<name>.sql; parameters use ``:name`` binds."""
+    return sa.text(
+        _strip_comments((SQL_DIR / "queries" / f"{name}.sql").read_text(encoding="utf-8")).rstrip(";")
+    )
+
+
+def run_saved_query(engine: Engine, name: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows of a saved query. Datetime parameters are bound as timestamps so that comparisons
+    behave the same on SQLite (text storage) and PostgreSQL."""
+    query = saved_query(name)
+    typed = []
+    for key, value in params.items():
+        if isinstance(value, dt.datetime):
+            typed.append(sa.bindparam(key, type_=sa.DateTime(timezone=True)))
+            params[key] = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        elif isinstance(value, dt.date):
+            typed.append(sa.bindparam(key, type_=sa.Date))
+    if typed:
+        query = query.bindparams(*typed)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query, params)]
+
+
+__all__ = [
+    "SQL_DIR",
+    "current_plan_items",
+    "current_revision",
+    "downgrade",
+    "ensure_departments",
+    "get_engine",
+    "head_revision",
+    "replace_item_links",
+    "run_saved_query",
+    "saved_query",
+    "schema",
+    "upgrade",
+    "view_sql",
+]

@@ -1,0 +1,268 @@
+"""Warehouse tables (SQLAlchemy Core): the single source of truth for the schema.
+
+Alembic migrations in ``migrations/versions`` build exactly these tables; a test compares the
+migrated database with this metadata, and ``docs/data-dictionary.md`` is generated from it, so
+neither can drift.  Every column carries ``info={"doc": ...}`` for the data dictionary.
+
+Star shape: ``notice`` (one row per revision of a page) is the hub, ``plan_section``/``plan_item``/
+``plan_target`` hang off a revision, ``department`` is the dimension, ``plan_item_link`` holds the
+year-over-year comparison, ``etl_run``/``etl_run_stage``/``quarantine`` are the engineers' audit.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# Deterministic constraint names: migrations and downgrades can refer to them on both backends.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+def _col(name: str, type_: sa.types.TypeEngine | type, *args, doc: str, **kw) -> sa.Column:
+    kw.setdefault("nullable", False)
+    return sa.Column(name, type_, *args, info={"doc": doc}, **kw)
+
+
+TZ = sa.DateTime(timezone=True)
+
+department = sa.Table(
+    "department",
+    metadata,
+    _col("department_id", sa.Integer, primary_key=True, autoincrement=True, doc="Surrogate key."),
+    _col("name", sa.Text, unique=True, doc="Canonical name, e.g. 青岛市教育局 (etl/departments.py)."),
+    _col(
+        "code",
+        sa.Text,
+        unique=True,
+        nullable=True,
+        doc="Path code on the site, e.g. jyj; NULL for departments only seen in documents.",
+    ),
+    _col("aliases", sa.JSON, doc="JSON list of other names documents use for the department."),
+    _col(
+        "is_known",
+        sa.Boolean,
+        doc="True when the department is in the curated list; false when the "
+        "loader met the name in a document first.",
+    ),
+    info={"doc": "Department dimension. Seeded by migration; unknown names are added by the loader."},
+)
+
+notice = sa.Table(
+    "notice",
+    metadata,
+    _col(
+        "notice_rev_id",
+        sa.Integer,
+        primary_key=True,
+        autoincrement=True,
+        doc="Surrogate key of one revision of a notice.",
+    ),
+    _col("host", sa.Text, doc="Site host; notice ids are unique per host only."),
+    _col("notice_id", sa.BigInteger, doc="The site's notice id (numeric tail of the page file name)."),
+    _col("revision", sa.Integer, doc="1 for the first content seen, +1 for every changed content."),
+    _col("url", sa.Text, doc="Canonical URL of the page on the live site."),
+    _col("channel", sa.Text, doc="Key of the watched list column the notice was found in."),
+    _col("title", sa.Text, nullable=True, doc="Article title."),
+    _col("published", sa.Date, nullable=True, doc="Publication date shown on the page."),
+    _col(
+        "department_id",
+        sa.Integer,
+        sa.ForeignKey("department.department_id"),
+        nullable=True,
+        doc="Issuing department; NULL when the page does not say.",
+    ),
+    _col("doc_type", sa.Text, doc="work_plan, work_summary, action_plan, notice or other."),
+    _col("plan_year", sa.Integer, nullable=True, doc="Year a plan is for (2021 for 2021年工作要点)."),
+    _col("column_name", sa.Text, nullable=True, doc="ColumnName meta of the page, when present."),
+    _col("content_sha256", sa.Text, doc="SHA-256 of the fetched page body this revision was parsed from."),
+    _col("body_text", sa.Text, doc="Normalised main text, for search and re-parsing."),
+    _col("parse_warnings", sa.JSON, doc="JSON list of parser warnings {code, message, section, item}."),
+    _col("fetched_at", TZ, doc="When the page body of this revision was fetched."),
+    _col("first_seen_at", TZ, doc="When the notice (any revision) was first fetched."),
+    _col("valid_from", TZ, doc="Start of this revision's validity (its fetch time)."),
+    _col("valid_to", TZ, nullable=True, doc="When a newer revision replaced it; NULL while current."),
+    _col("is_current", sa.Boolean, doc="True for the one current revision of (host, notice_id)."),
+    _col(
+        "load_run_id",
+        sa.Text,
+        sa.ForeignKey("etl_run.run_id"),
+        nullable=True,
+        doc="Audit: the etl_run that loaded this revision.",
+    ),
+    sa.UniqueConstraint("host", "notice_id", "revision"),
+    sa.CheckConstraint("revision >= 1", name="revision_positive"),
+    sa.CheckConstraint(
+        "doc_type IN ('work_plan', 'work_summary', 'action_plan', 'notice', 'other')", name="doc_type_known"
+    ),
+    sa.CheckConstraint(
+        "(is_current AND valid_to IS NULL) OR (NOT is_current AND valid_to IS NOT NULL)",
+        name="current_has_no_end",
+    ),
+    info={
+        "doc": "One row per revision of a notice page. Revisions are never deleted, also when the "
+        "notice leaves the site's lists; exactly one revision per (host, notice_id) is current."
+    },
+)
+# At most one current revision per notice, enforced by the database on both backends.
+sa.Index(
+    "uq_notice_current",
+    notice.c.host,
+    notice.c.notice_id,
+    unique=True,
+    sqlite_where=notice.c.is_current,
+    postgresql_where=notice.c.is_current,
+)
+sa.Index("ix_notice_department_year", notice.c.department_id, notice.c.plan_year)
+sa.Index("ix_notice_content_sha256", notice.c.content_sha256)
+sa.Index("ix_notice_load_run_id", notice.c.load_run_id)
+
+plan_section = sa.Table(
+    "plan_section",
+    metadata,
+    _col(
+        "notice_rev_id",
+        sa.Integer,
+        sa.ForeignKey("notice.notice_rev_id", ondelete="CASCADE"),
+        primary_key=True,
+        doc="Notice revision the section belongs to.",
+    ),
+    _col("section", sa.Integer, primary_key=True, doc="1-based position of the section in the document."),
+    _col("marker", sa.Text, doc="Numbering as written, e.g. 一、"),
+    _col("title", sa.Text, doc="Section heading."),
+    info={"doc": "Top-level sections (一、二、…) of a notice revision."},
+)
+
+plan_item = sa.Table(
+    "plan_item",
+    metadata,
+    _col(
+        "notice_rev_id",
+        sa.Integer,
+        sa.ForeignKey("notice.notice_rev_id", ondelete="CASCADE"),
+        primary_key=True,
+        doc="Notice revision the item belongs to.",
+    ),
+    _col(
+        "section",
+        sa.Integer,
+        primary_key=True,
+        doc="plan_section.section of the item; 0 when the document has no sections.",
+    ),
+    _col("ordinal", sa.Integer, primary_key=True, doc="1-based position within its section."),
+    _col("item_uid", sa.Text, doc="Stable id host:notice_id:section:ordinal, the same in every revision."),
+    _col("marker", sa.Text, doc="Numbering as written, e.g. 1. or （六）"),
+    _col("headline", sa.Text, doc="Leading short sentence of the item."),
+    _col("text", sa.Text, doc="Normalised Simplified text, responsibility note removed."),
+    _col("raw_text", sa.Text, doc="The item's text exactly as found on the page."),
+    _col("lead_units", sa.JSON, doc="JSON list of lead (牵头) units."),
+    _col("partner_units", sa.JSON, doc="JSON list of partner (参与) units."),
+    info={"doc": "Plan items (tasks) of a notice revision."},
+)
+sa.Index("ix_plan_item_item_uid", plan_item.c.item_uid)
+
+plan_target = sa.Table(
+    "plan_target",
+    metadata,
+    _col("notice_rev_id", sa.Integer, primary_key=True, doc="Notice revision of the item."),
+    _col("section", sa.Integer, primary_key=True, doc="Section of the item."),
+    _col("ordinal", sa.Integer, primary_key=True, doc="Ordinal of the item."),
+    _col("target_ordinal", sa.Integer, primary_key=True, doc="1-based position of the target in the item."),
+    _col("action", sa.Text, nullable=True, doc="Verb of the target, e.g. 新建."),
+    _col("object", sa.Text, nullable=True, doc="What is counted, e.g. 幼儿园."),
+    _col("value", sa.Float, doc="Numeric value."),
+    _col("unit", sa.Text, doc="Unit as written, e.g. 所, 万人, %."),
+    _col("span", sa.Text, doc="The exact normalised text the target was read from."),
+    sa.ForeignKeyConstraint(
+        ["notice_rev_id", "section", "ordinal"],
+        ["plan_item.notice_rev_id", "plan_item.section", "plan_item.ordinal"],
+        ondelete="CASCADE",
+    ),
+    info={"doc": "Numeric targets found in plan items (新建幼儿园20所)."},
+)
+
+plan_item_link = sa.Table(
+    "plan_item_link",
+    metadata,
+    _col("link_id", sa.Integer, primary_key=True, autoincrement=True, doc="Surrogate key."),
+    _col("department", sa.Text, sa.ForeignKey("department.name"), doc="Canonical department name."),
+    _col("plan_year", sa.Integer, doc="This year's plan year."),
+    _col("status", sa.Text, doc="continued, revised, new or dropped."),
+    _col("item_uid", sa.Text, nullable=True, doc="This year's item (NULL for dropped)."),
+    _col("previous_item_uid", sa.Text, nullable=True, doc="Last year's item (NULL for new)."),
+    _col("similarity", sa.Float, nullable=True, doc="Text similarity 0..1 of the pair, when linked."),
+    _col("computed_at", TZ, doc="When the compare stage computed the link."),
+    sa.CheckConstraint("status IN ('continued', 'revised', 'new', 'dropped')", name="status_known"),
+    info={
+        "doc": "Year-over-year links between a department's plan items (compare stage); replaced "
+        "per (department, plan_year) on every compare."
+    },
+)
+sa.Index("ix_plan_item_link_department_plan_year", plan_item_link.c.department, plan_item_link.c.plan_year)
+
+etl_run = sa.Table(
+    "etl_run",
+    metadata,
+    _col("run_id", sa.Text, primary_key=True, doc="Run id, e.g. 20210305T093000Z-1a2b3c."),
+    _col("dag_id", sa.Text, nullable=True, doc="Airflow DAG id, when run by Airflow."),
+    _col("dag_run_id", sa.Text, nullable=True, doc="Airflow dag_run id, when run by Airflow."),
+    _col("started_at", TZ, doc="Start of the run."),
+    _col("finished_at", TZ, nullable=True, doc="End of the run; NULL while running."),
+    _col("status", sa.Text, doc="running, success or failed."),
+    sa.CheckConstraint("status IN ('running', 'success', 'failed')", name="status_known"),
+    info={"doc": "One row per pipeline run."},
+)
+
+etl_run_stage = sa.Table(
+    "etl_run_stage",
+    metadata,
+    _col(
+        "run_id",
+        sa.Text,
+        sa.ForeignKey("etl_run.run_id", ondelete="CASCADE"),
+        primary_key=True,
+        doc="The run.",
+    ),
+    _col("stage", sa.Text, primary_key=True, doc="crawl, parse, validate, load, compare, alert."),
+    _col("seconds", sa.Float, doc="Wall time of the stage."),
+    _col("counts", sa.JSON, doc="JSON object of the stage's counts."),
+    info={"doc": "Per-stage counts and timings of a run."},
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    _col("quarantine_id", sa.Integer, primary_key=True, autoincrement=True, doc="Surrogate key."),
+    _col(
+        "run_id",
+        sa.Text,
+        sa.ForeignKey("etl_run.run_id", ondelete="CASCADE"),
+        nullable=True,
+        doc="Run that quarantined the record.",
+    ),
+    _col("record_type", sa.Text, doc="notice, plan_item or plan_target."),
+    _col("record_key", sa.Text, doc="Key of the record, e.g. www.qingdao.gov.cn/3012345/1.2"),
+    _col("failed_check", sa.Text, doc="The failed expectation or rule."),
+    _col("reason", sa.Text, doc="Human-readable reason."),
+    _col("record_values", sa.JSON, doc="The whole record as JSON, so nothing is lost."),
+    _col("quarantined_at", TZ, doc="When the record was quarantined."),
+    sa.CheckConstraint("record_type IN ('notice', 'plan_item', 'plan_target')", name="record_type_known"),
+    sa.UniqueConstraint("run_id", "record_type", "record_key", "failed_check"),
+    info={"doc": "Records held back by validation or loading, with the reason and all their values."},
+)
+
+# Analyst views, created by migrations from sql/views/<name>.sql (name -> file stem).
+VIEWS: tuple[str, ...] = (
+    "v_plan_items",
+    "v_notice_revisions",
+    "v_plan_targets",
+    "v_yoy_item_changes",
+    "v_yoy_target_changes",
+    "v_run_history",
+    "v_quarantine_summary",
+)

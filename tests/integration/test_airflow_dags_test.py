@@ -1,0 +1,58 @@
+"""One end-to-end run through Airflow itself: `airflow dags test qingdao_notices_etl` against the
+sample site, in an isolated AIRFLOW_HOME with a SQLite metadata DB."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+pytestmark = [pytest.mark.integration, pytest.mark.airflow]
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def _airflow(args: list[str], env: dict[str, str], log: Path) -> None:
+    with log.open("w") as fh:
+        proc = subprocess.run([AIRFLOW, *args], env=env, stdout=fh, stderr=subprocess.STDOUT,
+                              timeout=300, check=False)
+    assert proc.returncode == 0, f"airflow {' '.join(args)} failed:\n{log.read_text()[-6000:]}"
+
+
+def test_airflow_dags_test_runs_the_etl_against_the_sample_site(sample_site, tmp_path):
+    home = tmp_path / "airflow"
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "QDP_"))}
+    env.update({
+        "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "GX_ANALYTICS_ENABLED": "false",
+        "QDP_SITE_URL": sample_site.url, "QDP_DATA_DIR": str(data), "QDP_RATE_LIMIT": "0",
+        "QDP_TASK_RETRIES": "0",  # fail fast: a retry would wait minutes
+    })
+    home.mkdir()
+    _airflow(["db", "migrate"], env, tmp_path / "migrate.log")
+    _airflow(["pools", "set", "qingdao_site", "4", "requests to the Qingdao site"], env, tmp_path / "pool.log")
+    _airflow(["dags", "test", "qingdao_notices_etl"], env, tmp_path / "dags-test.log")
+
+    log = (tmp_path / "dags-test.log").read_text()
+    assert "state=success" in log
+    for task in ("begin_run", "list_channels", "crawl_channel", "parse", "validate", "load", "compare", "alert"):
+        assert f"task_id='{task}'" in log, task  # each pushed its report
+
+    engine = sa.create_engine(f"sqlite:///{data / 'warehouse.sqlite'}")
+    with engine.connect() as conn:
+        notices = conn.execute(sa.text("SELECT COUNT(*) FROM notice WHERE is_current")).scalar_one()
+        items = conn.execute(sa.text("SELECT COUNT(*) FROM plan_item")).scalar_one()
+        run = conn.execute(sa.text("SELECT dag_id, dag_run_id, status FROM etl_run")).one()
+        stages = set(conn.execute(sa.text("SELECT stage FROM etl_run_stage")).scalars())
+        links = conn.execute(sa.text("SELECT COUNT(*) FROM plan_item_link")).scalar_one()
+    engine.dispose()
+    assert notices == len(sample_site.site.ground_truth())
+    assert items > 100 and links > 50
+    assert run.dag_id == "qingdao_notices_etl" and run.dag_run_id and run.status == "success"
+    assert stages == {"crawl", "parse", "validate", "load", "compare", "alert"}
+    assert (data / "data_docs" / "index.html").exists()

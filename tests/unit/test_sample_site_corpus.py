@@ -1,0 +1,184 @@
+"""The plan corpus: YAML -> documents -> ground truth, and the promises the corpus makes."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from etl.departments import find_department
+from etl.sample_site import corpus as c
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[c.PlanDoc]:
+    return c.load_corpus()
+
+
+@pytest.fixture(scope="module")
+def truth(docs) -> dict:
+    return c.derive_ground_truth(docs)
+
+
+def _doc(truth: dict, key: str) -> dict:
+    return next(d for d in truth["documents"] if d["key"] == key)
+
+
+def test_committed_ground_truth_equals_what_the_yaml_derives(truth):
+    committed = json.loads(c.GROUND_TRUTH_FILE.read_text(encoding="utf-8"))
+    assert committed == json.loads(json.dumps(truth, ensure_ascii=False)), (
+        "ground_truth.json is stale: run `python -m etl.sample_site.corpus`")
+
+
+def test_chinese_numbers():
+    assert [c.chinese_number(n) for n in (1, 9, 10, 11, 20, 25, 99)] == [
+        "一", "九", "十", "十一", "二十", "二十五", "九十九"]
+    with pytest.raises(ValueError):
+        c.chinese_number(0)
+
+
+def test_seed_structure_is_read_from_the_real_capture(docs):
+    seed = docs[0]
+    assert seed.key == "jyj-2021" and not seed.synthetic
+    assert [len(s.items) for s in seed.sections] == [3, 3, 4, 5, 4]
+    assert seed.sections[0].title == "突出优质均衡，形成教育公共服务新格局"
+    first = seed.items[0]
+    assert first.key == "jyj-2021-1.1" and first.marker == "1."
+    assert "新建、改扩建幼儿园20所" in first.text and "(" not in first.text
+    # The seed page body is served as found (Traditional, pinyin artefacts, mojibake).
+    raw = c.SEED_FILE.read_text(encoding="utf-8")
+    assert all(line in raw for line in seed.body)
+    assert any("網(wǎng)" in line for line in seed.body)
+    assert any("?;\ue205" in line for line in seed.body)  # the garbled stretch
+
+
+def test_corpus_covers_three_departments_over_three_plan_years(truth):
+    plans = [d for d in truth["documents"] if d["doc_type"] == "work_plan" and d["synthetic"]]
+    years = {}
+    for d in plans:
+        years.setdefault(d["department"], set()).add(d["plan_year"])
+    assert {dep for dep, ys in years.items() if {2022, 2023, 2024} <= ys} >= {
+        "青岛市教育局", "青岛市科学技术局", "青岛市文化和旅游局"}
+    doc_types = Counter(d["doc_type"] for d in truth["documents"])
+    assert doc_types["work_summary"] >= 1 and doc_types["action_plan"] >= 1
+
+
+def test_plan_documents_have_realistic_size(truth):
+    for d in truth["documents"]:
+        if d["doc_type"] in ("work_plan", "action_plan"):
+            assert 4 <= d["sections"] <= 6, d["key"]
+            assert 12 <= len(d["items"]) <= 25, d["key"]
+            assert sum(d["items_per_section"]) == len(d["items"])
+        else:
+            assert not d["has_plan_items"], d["key"]
+
+
+def test_every_numbering_shape_and_page_variant_is_present(truth):
+    shapes = {d["numbering"] for d in truth["documents"]}
+    assert {"sections", "running", "blocks", "bullets", "nested"} <= shapes
+    variants = {v for d in truth["documents"] for v in d["variants"]}
+    assert {"gbk", "no_source", "tnull", "nav_debris"} <= variants
+
+
+def test_markers_follow_the_shape(truth):
+    kjj22 = _doc(truth, "kjj-2022")  # （一） numbered on across sections
+    assert [i["marker"] for i in kjj22["items"]][:5] == ["（一）", "（二）", "（三）", "（四）", "（五）"]
+    assert kjj22["items"][3]["section"] == 2 and kjj22["items"][3]["ordinal"] == 1
+    jyj22 = _doc(truth, "jyj-2022")  # 1. restarting per section
+    assert [i["marker"] for i in jyj22["items"] if i["section"] == 2] == ["1.", "2.", "3."]
+    jyj23 = _doc(truth, "jyj-2023")  # 一、/（一）/1.: 1. restarts per group, ordinal per section
+    first = [(i["group"], i["marker"], i["ordinal"]) for i in jyj23["items"] if i["section"] == 1]
+    assert first == [("（一）学前教育", "1.", 1), ("（一）学前教育", "2.", 2),
+                     ("（二）义务教育和高中教育", "1.", 3), ("（二）义务教育和高中教育", "2.", 4)]
+    kjj24 = _doc(truth, "kjj-2024")
+    assert [i["marker"] for i in kjj24["items"]][:4] == ["01", "02", "03", "04"]
+    assert {i["marker"] for i in _doc(truth, "whly-2023")["items"]} == {"——"}
+
+
+def test_links_continue_revise_new_and_drop(docs, truth):
+    by_key = {i.key: i for d in docs for i in d.items}
+    statuses = Counter()
+    for d in truth["documents"]:
+        for item in d["items"]:
+            statuses[item["status"]] += 1
+            if item["status"] == "continued":
+                assert item["text"] == by_key[item["previous"]].text
+            elif item["status"] == "revised":
+                assert item["text"] != by_key[item["previous"]].text
+            if item["previous"]:
+                assert item["previous"].startswith(d["previous_plan"] + "-")
+        if d["previous_plan"]:
+            prev = _doc(truth, d["previous_plan"])
+            referenced = {i["previous"] for i in d["items"]} - {None}
+            assert set(d["dropped"]) == {i["key"] for i in prev["items"]} - referenced
+            assert d["dropped"], f"{d['key']} drops nothing: comparison would be too easy"
+    assert min(statuses["continued"], statuses["revised"], statuses["new"]) >= 10
+    # The headline example: a numeric target changed between years.
+    item = next(i for i in _doc(truth, "jyj-2022")["items"] if i["key"] == "jyj-2022-1.1")
+    assert item["previous"] == "jyj-2021-1.1"
+    assert item["targets"][0] == {"action": "新建、改扩建", "object": "幼儿园", "value": 25, "unit": "所",
+                                  "span": "新建、改扩建幼儿园25所"}
+
+
+def test_targets_use_arabic_and_chinese_numerals_and_many_units(truth):
+    targets = [t for d in truth["documents"] for i in d["items"] for t in i["targets"]]
+    assert any(re.search(r"[一二三四五六七八九十百千]+[个家项所条]$", t["span"]) for t in targets)
+    assert any(re.search(r"\d", t["span"]) for t in targets)
+    assert {"所", "个", "家", "项", "人", "%", "亿元", "万元", "万人次", "处", "名"} <= {t["unit"] for t in targets}
+    assert any(isinstance(t["value"], float) for t in targets)  # 2.5万人次, 3.2%
+    for d in truth["documents"]:
+        for i in d["items"]:
+            for t in i["targets"]:
+                assert t["span"] in i["text"], (i["key"], t)
+
+
+def test_responsibility_notes_close_many_items(truth):
+    items = [i for d in truth["documents"] if d["synthetic"] for i in d["items"]]
+    with_note = [i for i in items if i["raw_text"] != i["text"]]
+    assert len(with_note) > len(items) / 2
+    for i in with_note:
+        assert i["raw_text"].endswith("）") and i["lead_units"]
+        assert i["raw_text"].startswith(i["text"])
+    assert any(i["partner_units"] for i in with_note)
+    assert any("责任单位" in i["raw_text"] for i in with_note)
+    jyj = next(i for i in items if i["key"] == "jyj-2022-1.1")
+    assert jyj["lead_units_canonical"] == ["青岛市教育局"]
+    assert jyj["partner_units_canonical"] == ["青岛市财政局", "青岛市自然资源和规划局"]
+
+
+def test_no_source_page_still_names_its_department_in_title_and_signature(docs):
+    doc = next(d for d in docs if "no_source" in d.variants)
+    assert find_department(doc.title) == doc.department
+    assert find_department(doc.body[-2]) == doc.department
+
+
+def _dept(**kw) -> dict:
+    return {"department": "青岛市教育局", "code": "jyj", "channel": "jyj-ghjh", **kw}
+
+
+def _raw(items: list[dict], **kw) -> dict:
+    sections = [{"title": f"第{n}部分", "items": items if n == 1 else []} for n in range(1, 2)]
+    return {"key": "jyj-2099", "doc_type": "work_plan", "plan_year": 2099, "title": "t", "published": "2099-01-01",
+            "sections": sections, **kw}
+
+
+@pytest.mark.parametrize(("items", "message"), [
+    ([{"key": "1.1", "continues": "jyj-2098-1.1"}], "unknown item"),
+    ([{"key": "1.1", "text": "甲。", "targets": [["新建", "学校", 2, "所", "新建学校2所"]]}], "not in the item text"),
+    ([{"key": "1.1", "text": "甲。"}, {"key": "1.1", "text": "乙。"}], "duplicate item key"),
+    ([{"key": "1.1", "continues": "jyj-2021-1.1", "text": "x"}], "use revises"),
+    ([{"key": "1.1"}], "needs text"),
+])
+def test_inconsistent_yaml_is_refused(docs, items, message):
+    known = {i.key: i for i in docs[0].items}
+    with pytest.raises(c.CorpusError, match=message):
+        c._build_doc(_raw(items), _dept(), known)
+
+
+def test_revision_identical_to_its_source_is_refused(docs):
+    known = {i.key: i for i in docs[0].items}
+    same = known["jyj-2021-1.2"].text
+    with pytest.raises(c.CorpusError, match="identical"):
+        c._build_doc(_raw([{"key": "1.1", "revises": "jyj-2021-1.2", "text": same}]), _dept(), known)
