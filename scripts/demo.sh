@@ -31,13 +31,12 @@ start=$(date +%s)
 $BIN/airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
 $BIN/airflow pools set qingdao_site 4 "requests to the Qingdao site" > /dev/null
 echo "running: airflow dags test qingdao_notices_etl (log: $AIRFLOW_HOME/dags-test.log)"
+# `airflow dags test` exits non-zero when the DAG run fails.
 if ! $BIN/airflow dags test qingdao_notices_etl > "$AIRFLOW_HOME/dags-test.log" 2>&1; then
   tail -n 60 "$AIRFLOW_HOME/dags-test.log"
   echo "airflow dags test failed; full log: $AIRFLOW_HOME/dags-test.log" >&2
   exit 1
 fi
-grep -qE "state=(DagRunState\.)?success|DagRun Finished.*state=success|Marking run .* successful" "$AIRFLOW_HOME/dags-test.log" || {
-  tail -n 60 "$AIRFLOW_HOME/dags-test.log"; echo "the DAG run did not succeed" >&2; exit 1; }
 echo "DAG run succeeded in $(( $(date +%s) - start ))s"
 echo
 $BIN/qdp report
