@@ -68,7 +68,9 @@ def alert_new_notices(settings: Settings, records: Iterable[NoticeRecord],
                 log.error("alert delivery failed for %d notice(s); see Apprise log above", len(chosen))
                 report.counts["delivery_failed"] = 1
         else:
-            log.info("no QDP_ALERT_URLS configured; alert not sent:\n%s\n%s", title, body)
+            lines = body.splitlines()
+            shown = "\n".join(lines[:10]) + (f"\n... and {len(lines) - 10} more" if len(lines) > 10 else "")
+            log.info("no QDP_ALERT_URLS configured; alert not sent:\n%s\n%s", title, shown)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

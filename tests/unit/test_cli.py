@@ -1,0 +1,44 @@
+"""The `qdp` command line: parse a file, refuse bad input and bad settings clearly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from etl.cli import main
+
+SEED = Path(__file__).resolve().parents[2] / "etl" / "sample_site" / "seed" / "jyj_2021_work_points.txt"
+
+
+def test_parse_json_prints_the_public_contract(capsys):
+    assert main(["parse", str(SEED), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["title"] == "市教育局2021年工作要点"
+    assert out["published"] == "2021-03-05" and out["department"] == "青岛市教育局"
+    assert [sum(1 for i in out["items"] if i["section"] == s["ordinal"]) for s in out["sections"]] == [3, 3, 4, 5, 4]
+    assert set(out) >= {"title", "published", "department", "doc_type", "plan_year", "sections", "items", "warnings"}
+    assert "body_text" not in out
+
+
+def test_parse_human_output_lists_sections_and_items(capsys):
+    assert main(["parse", str(SEED)]) == 0
+    out = capsys.readouterr().out
+    assert "一、突出优质均衡" in out and "1.推动学前教育普惠优质发展。" in out
+    assert "warning: mojibake (section 5, item 3)" in out
+
+
+def test_missing_file_and_unknown_setting_are_clear_errors(monkeypatch, tmp_path):
+    with pytest.raises(SystemExit, match="no such file"):
+        main(["parse", str(tmp_path / "nope.html")])
+    monkeypatch.setenv("QDP_WAREHOUSE", "sqlite://")
+    with pytest.raises(SystemExit, match="QDP_WAREHOUSE"):
+        main(["report"])
+
+
+def test_every_stage_has_a_command():
+    from etl.cli import build_parser
+
+    commands = set(build_parser()._subparsers._group_actions[0].choices)
+    assert {"run", "sample-site", "crawl", "parse", "validate", "load", "compare", "alert", "migrate"} <= commands
