@@ -15,18 +15,18 @@ export GX_ANALYTICS_ENABLED=false
 export QDP_DATA_DIR="${QDP_DATA_DIR:-$PWD/data/demo}"
 export QDP_RATE_LIMIT="${QDP_RATE_LIMIT:-0}"   # our own local server: no need to be polite
 
+mkdir -p "$AIRFLOW_HOME"
 port=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export QDP_SITE_URL="http://127.0.0.1:$port"
-$BIN/qdp sample-site --port "$port" > "$AIRFLOW_HOME.sample-site.log" 2>&1 &
+$BIN/qdp sample-site --port "$port" > "$AIRFLOW_HOME/sample-site.log" 2>&1 &
 site_pid=$!
 trap 'kill $site_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
   $BIN/python -c "import urllib.request; urllib.request.urlopen('$QDP_SITE_URL/robots.txt', timeout=1)" 2>/dev/null && break
   sleep 0.2
 done
-echo "sample site: $QDP_SITE_URL (log: $AIRFLOW_HOME.sample-site.log)"
+echo "sample site: $QDP_SITE_URL (log: $AIRFLOW_HOME/sample-site.log)"
 
-mkdir -p "$AIRFLOW_HOME"
 start=$(date +%s)
 $BIN/airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
 $BIN/airflow pools set qingdao_site 4 "requests to the Qingdao site" > /dev/null
