@@ -30,7 +30,8 @@ def test_airflow_dags_test_runs_the_etl_against_the_sample_site(sample_site, tmp
     env.update({
         "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "GX_ANALYTICS_ENABLED": "false",
-        "QDP_SITE_URL": sample_site.url, "QDP_DATA_DIR": str(data), "QDP_RATE_LIMIT": "0",
+        # The site comes from the Airflow connection qdp_site, not QDP_SITE_URL: both paths work.
+        "AIRFLOW_CONN_QDP_SITE": sample_site.url, "QDP_DATA_DIR": str(data), "QDP_RATE_LIMIT": "0",
         "QDP_TASK_RETRIES": "0",  # fail fast: a retry would wait minutes
     })
     home.mkdir()
