@@ -5,7 +5,7 @@ Three word orders occur in the plans:
 
 - action, object, number: 新建省级以上创新平台20个 / 培育科技领军企业五十家;
 - object, comparative verb, number: 技术合同成交额达到300亿元 / 覆盖率保持100%;
-- action, number, object: 认定300所市示范（省一类）幼儿园.
+- action, number, object: 认定300所市示范（省一类）幼儿园 (object 市示范幼儿园).
 
 Only numbers with an action in their clause count, so ordinals (第十四届), anniversaries
 (100周年), dates, document numbers, quoted slogans (“十个一”) and proportions of a population named
@@ -92,6 +92,8 @@ ACTIONS = (
     "达到", "达", "突破", "超过", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至",
     "增长", "增长到", "降低到", "降至", "下降", "不低于", "不少于", "实现",
 )
+_QUALIFIER = re.compile(r"（[^（）]*）|\([^()]*\)")
+
 # Comparative verbs: the object comes before them (技术合同成交额达到300亿元).
 _COMPARATIVES = frozenset({
     "达到", "达", "突破", "超过", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至", "增长",
@@ -175,7 +177,9 @@ def extract_targets(text: str) -> list[Target]:
             else:
                 obj = clause[a_end:num_start]
                 span_start, span_end = previous_end, q_end
-            obj = obj.strip(_JOINERS)
+            # A bracketed qualifier (市示范（省一类）幼儿园) stays in the span but not in the object,
+            # so the same object compares across years however it is qualified.
+            obj = (_QUALIFIER.sub("", obj) or obj).strip(_JOINERS)
             # A target with a Chinese numeral needs its object next to it: 五项管理 alone is a name.
             if not obj and not q.group("num")[0].isdigit():
                 continue

@@ -317,7 +317,8 @@ def _check_targets(doc: PlanDoc) -> None:
         for t in item.targets:
             if t.span not in item.text:
                 raise CorpusError(f"{item.key}: target span {t.span!r} is not in the item text")
-            if t.object and t.object not in t.span:
+            # Objects drop bracketed qualifiers (市示范（省一类）幼儿园 -> 市示范幼儿园).
+            if t.object and t.object not in re.sub(r"（[^（）]*）|\([^()]*\)", "", t.span):
                 raise CorpusError(f"{item.key}: target object {t.object!r} is not in its span {t.span!r}")
 
 
