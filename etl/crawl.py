@@ -34,6 +34,7 @@ import lxml.html
 import yaml
 from tqdm import tqdm
 
+from .dates import find_date
 from .encoding import decode_body
 from .fetch import Fetcher, FetchResult, UrlPolicy, canonical_url, utc_now
 from .landing import LandingZone
@@ -55,7 +56,6 @@ LIST_CONTAINERS = (
 DETAIL_URL = re.compile(r"/(?:t\d{8}|tnull)_(\d+)\.s?html?$")
 PAGER = re.compile(r"""createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*["']([\w-]+)["']\s*,\s*["'](\w+)["']""")
 NEXT_PAGE_TEXTS = ("下一页", "下页", "下一頁")
-DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
 COUNT_NAMES = ("list_pages", "detail_fetched", "not_modified", "retried", "failed", "new_notices",
                "changed_notices", "refused", "requests")
 
@@ -150,13 +150,7 @@ def _entry_date(li: Any) -> dt.date | None:
             break
     else:
         text = li.text_content()
-    m = DATE.search(text or "")
-    if not m:
-        return None
-    try:
-        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
+    return find_date(text)
 
 
 def parse_list_page(body: bytes, charset: str | None, page_url: str, channel: Channel,

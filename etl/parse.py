@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import lxml.etree
 import lxml.html
 
+from etl.dates import find_date
 from etl.departments import canonical_department, department_for_code, find_department
 from etl.encoding import decode_body
 from etl.normalize import find_mojibake, normalize, normalize_lines
@@ -56,7 +57,6 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 _LOOKS_HTML = re.compile(r"<\s*(?:!doctype|html|head|body|meta|div|p|table|span|title|br)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HTML_END = re.compile(r"</\s*(?:html|body)\s*>", re.I)
-_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年?")
 _HEADER_DATE = re.compile(r"(?:发布日期|发布时间|发文日期|日期)\s*[:：]?\s*"
                           r"((?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})")
@@ -407,16 +407,7 @@ def _responsibility(text: str) -> tuple[str, list[str], list[str]]:
 # --------------------------------------------------------------------------- metadata
 
 
-def _date(text: str | None) -> dt.date | None:
-    if not text:
-        return None
-    m = _DATE.search(text)
-    if not m:
-        return None
-    try:
-        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
+_date = find_date
 
 
 def _url_parts(url: str | None) -> tuple[str | None, dt.date | None]:
