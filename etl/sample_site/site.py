@@ -3,8 +3,9 @@
 Pages follow the real site's URL scheme (``/zwgk/xxgk/<dept>/gkml/<column>/index.shtml``,
 ``index_1.shtml`` ..., detail pages ``<YYYYMM>/t<YYYYMMDD>_<id>.shtml`` or ``tnull_<id>.shtml``)
 and layout (national meta tags, 发布日期/来源 header line, ``#zoom.TRS_Editor`` container,
-``createPageHTML`` pager). The model can change while served (``publish``, ``revise``) so the
-crawler's incremental behaviour can be tested; every mutation happens under one lock.
+``createPageHTML`` pager) inside a production-shaped page frame (``chrome.py``). The model can
+change while served (``publish``, ``revise``) so the crawler's incremental behaviour can be
+tested; every mutation happens under one lock.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import yaml
 from etl.departments import DEPARTMENTS, department_for_code
 from etl.records import Channel
 
+from . import chrome
 from . import corpus as corpus_mod
 from .notices import channel_notices, published_notice
 
@@ -108,40 +110,41 @@ class Notice:
 
 # --------------------------------------------------------------------------- rendering
 
-_HEAD = """<!DOCTYPE html>
-<html lang="zh-CN"><head>
-<meta charset="{charset}">
-<meta name="SiteName" content="{site_name}">
-<meta name="SiteDomain" content="www.qingdao.gov.cn">
-<meta name="ColumnName" content="{column}">
-<meta name="ArticleTitle" content="{title}">
-<meta name="PubDate" content="{pubdate}">
-{source_meta}{synthetic_meta}<title>{title}_{title_suffix}</title></head>
-<body>
-<div class="header-nav">导航 首页 政务公开 我要收藏 取消收藏</div>
-"""
+def _national_meta(site_name: str, column: str, title: str | None = None, pubdate: str | None = None,
+                   source: str | None = None, synthetic: bool = False) -> str:
+    """The national meta tags as the pages have always carried them (already escaped values)."""
+    lines = [f'<meta name="SiteName" content="{site_name}">\n',
+             '<meta name="SiteDomain" content="www.qingdao.gov.cn">\n',
+             f'<meta name="ColumnName" content="{column}">\n']
+    if title is not None:
+        lines.append(f'<meta name="ArticleTitle" content="{title}">\n')
+    if pubdate is not None:
+        lines.append(f'<meta name="PubDate" content="{pubdate}">\n')
+    if source:
+        lines.append(f'<meta name="ContentSource" content="{source}">\n')
+    if synthetic:
+        lines.append('<meta name="qdp:synthetic" content="true">\n')
+    return "".join(lines)
 
 
 def _column_name(channel: Channel) -> str:
     return COLUMN_NAMES.get(channel.column.rsplit("/", 1)[-1], "政府信息公开")
 
 
+def _department_name(channel: Channel) -> str:
+    return channel.department or department_for_code(channel.department_code) or "青岛政务网"
+
+
 def render_detail(n: Notice) -> str:
+    """A detail page: the article block inside the shared page frame (etl/sample_site/chrome.py)."""
     e = html.escape
     meta = n.meta
     source = meta.get("source", n.source)
-    parts = [_HEAD.format(
-        charset=n.encoding, site_name=e(meta.get("site_name", "青岛政务网")),
-        column=e(meta.get("column", _column_name(n.channel))), title=e(meta.get("title", n.title)),
-        pubdate=e(meta.get("pubdate", f"{n.published.isoformat()} {n.pub_time}")),
-        source_meta=f'<meta name="ContentSource" content="{e(source)}">\n' if source else "",
-        synthetic_meta='<meta name="qdp:synthetic" content="true">\n' if n.synthetic else "",
-        title_suffix=e(meta.get("title_suffix", source or "青岛政务网")),
-    )]
+    title = meta.get("title", n.title)
     header = meta.get("header") or (f"青岛政务网 发布日期 : {n.published.isoformat()}"
                                     + (f" 来源 : {source}" if source else ""))
-    parts.append('<div class="article">\n')
-    parts.append(f'  <h1 class="article-title">{e(meta.get("title", n.title))}</h1>\n')
+    parts = ['<div class="article">\n']
+    parts.append(f'  <h1 class="article-title">{e(title)}</h1>\n')
     parts.append(f'  <div class="article-info">{e(header)}</div>\n')
     parts.append(f'  <div class="article-tools">{e(meta.get("tools", "字体大小: 打印"))}</div>\n')
     if n.synthetic:
@@ -155,9 +158,17 @@ def render_detail(n: Notice) -> str:
                      f'<a href="{OLD_STYLE_PATH}">原青岛政务网栏目</a></div>\n')
     parts.append(f'  <div class="article-qr">{e(meta.get("qr", "扫一扫在手机打开当前页"))}</div>\n')
     parts.append("</div>\n")
-    parts.append('<div class="footer">主办：青岛市人民政府办公厅 版权所有 网站标识码3702000001</div>\n')
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    parts.append(chrome.article_extras(n.notice_id))
+    column = _column_name(n.channel)
+    return chrome.render_page(
+        charset=n.encoding,
+        meta=_national_meta(
+            e(meta.get("site_name", "青岛政务网")), e(meta.get("column", column)), title=e(title),
+            pubdate=e(meta.get("pubdate", f"{n.published.isoformat()} {n.pub_time}")),
+            source=e(source) if source else None, synthetic=n.synthetic),
+        title=f'{title}_{meta.get("title_suffix", source or "青岛政务网")}', url_path=n.path, keywords=title,
+        description=title, column=column, channel=n.channel, department=_department_name(n.channel),
+        main="".join(parts), doc_id=n.notice_id)
 
 
 def _list_href(n: Notice) -> str:
@@ -165,21 +176,11 @@ def _list_href(n: Notice) -> str:
 
 
 def render_list(channel: Channel, notices: list[Notice], index: int, pages: int, extra_links: bool) -> str:
+    """A list page: the entries and the pager inside the shared page frame (etl/sample_site/chrome.py)."""
     e = html.escape
     column = _column_name(channel)
-    dept = channel.department or department_for_code(channel.department_code) or "青岛政务网"
-    out = [f"""<!DOCTYPE html>
-<html lang="zh-CN"><head>
-<meta charset="utf-8">
-<meta name="SiteName" content="青岛政务网">
-<meta name="SiteDomain" content="www.qingdao.gov.cn">
-<meta name="ColumnName" content="{e(column)}">
-<title>{e(column)}_{e(dept)}</title></head>
-<body>
-<div class="header-nav">导航 首页 政务公开 我要收藏 取消收藏</div>
-<div class="list-title">{e(column)}</div>
-<ul class="list-ul" id="listChangeDiv">
-"""]
+    dept = _department_name(channel)
+    out = [f'<div class="list-title">{e(column)}</div>\n<ul class="list-ul" id="listChangeDiv">\n']
     for n in notices:
         out.append(f'  <li><a href="{_list_href(n)}" title="{e(n.title)}" target="_blank">{e(n.title)}</a>'
                    f'<span class="date">{n.published.isoformat()}</span></li>\n')
@@ -199,8 +200,11 @@ def render_list(channel: Channel, notices: list[Notice], index: int, pages: int,
         nav.append(f'<a href="index_{index + 1}.shtml">下一页</a>')
         nav.append(f'<a href="index_{pages - 1}.shtml">尾页</a>')
     out.append("  " + " ".join(nav) + f" 共{pages}页</div>\n")
-    out.append('<div class="footer">主办：青岛市人民政府办公厅 版权所有</div>\n</body></html>\n')
-    return "".join(out)
+    url_path = channel.list_path + ("index.shtml" if index == 0 else f"index_{index}.shtml")
+    return chrome.render_page(
+        charset="utf-8", meta=_national_meta("青岛政务网", e(column)), title=f"{column}_{dept}",
+        url_path=url_path, keywords=f"{dept},{column}", description=f"{dept}{column}", column=column,
+        channel=channel, department=dept, main="".join(out))
 
 
 # --------------------------------------------------------------------------- site
