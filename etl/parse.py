@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import lxml.etree
@@ -25,7 +26,7 @@ import lxml.html
 from etl.dates import find_date
 from etl.departments import canonical_department, department_for_code, find_department
 from etl.encoding import decode_body
-from etl.normalize import find_mojibake, normalize, normalize_lines
+from etl.normalize import count_control_chars, find_mojibake, normalize_lines
 from etl.records import PLAN_DOC_TYPES, ParsedNotice, ParseWarning, PlanItem, Section
 from etl.targets import extract_targets
 
@@ -104,6 +105,7 @@ _MARKER_START = frozenset("一二三四五六七八九十（(第0123456789①②
 _RAW_MARKER = re.compile(r"^\s*(?:[（(]\s*[一二三四五六七八九十\d０-９]{1,3}\s*[）)]|"
                          r"第?[一二三四五六七八九十]{1,3}\s*[、，,．.：:]|[\d０-９]{1,3}\s*[.．、]|[①-⑳]|"
                          r"——|－－|--|—|●|•|■|◆|▲|[\d０-９]{1,3}$)\s*")
+_META_KEYS = ("articletitle", "pubdate", "contentsource", "columnname", "publishdate", "source")
 _UNIT_SPLIT = re.compile(r"[、，,；;/\s]+|和(?=市)")
 _HEADING_MAX = 40  # a heading line is short and has no full stop
 
@@ -121,18 +123,23 @@ class _Page:
     is_html: bool = False
 
 
-def _selector_xpath(selector: str) -> str:
-    """XPath for a simple CSS selector: ``tag``, ``#id``, ``.class`` or ``tag#id`` / ``tag.class``."""
+@lru_cache(maxsize=64)
+def _selector(selector: str) -> Callable[[lxml.etree._Element], list]:
+    """Compiled finder for a simple CSS selector: ``tag``, ``#id``, ``.class``, ``tag#id`` or
+    ``tag.class`` (lxml has no CSS without the cssselect package; compiled once per selector)."""
     m = re.fullmatch(r"([A-Za-z][\w-]*)?(?:#([\w-]+)|\.([\w-]+))?", selector.strip())
     if not m or not any(m.groups()):
         raise ValueError(f"unsupported content selector {selector!r}: use tag, #id, .class, tag#id or tag.class")
     tag, ident, cls = m.groups()
-    xp = f"//{tag or '*'}"
-    if ident:
-        xp += f"[@id='{ident}']"
+    # libxml2 indexes HTML id attributes: id() is a hash lookup, //*[@id=…] a walk of the tree.
+    xp = f"id('{ident}')" + (f"[self::{tag}]" if tag else "") if ident else f".//{tag or '*'}"
     if cls:
-        xp += f"[contains(concat(' ', normalize-space(@class), ' '), ' {cls} ')]"
-    return xp
+        # A substring test in XPath narrows the candidates; the class token test is exact.
+        xp += f"[contains(@class, '{cls}')]"
+    find = lxml.etree.XPath(xp)
+    if not cls:
+        return find
+    return lambda root: [e for e in find(root) if cls in (e.get("class") or "").split()]
 
 
 _BLOCK_TAGS = frozenset({
@@ -146,60 +153,80 @@ def _element_lines(element: lxml.etree._Element) -> list[str]:
     """Text of ``element`` split into lines at block boundaries and <br> (iterative: no recursion
     limit on deeply nested malformed pages)."""
     parts: list[str] = []
+    append = parts.append
     skipping = 0
     for event, el in lxml.etree.iterwalk(element, events=("start", "end")):
-        tag = el.tag if isinstance(el.tag, str) else None
+        tag = el.tag
+        if type(tag) is not str:  # comments and processing instructions: only their tail is text
+            tag = None
         if event == "start":
             if tag in _SKIP_TAGS:
                 skipping += 1
             if skipping:
                 continue
             if tag in _BLOCK_TAGS:
-                parts.append("\n")
+                append("\n")
             if tag and el.text:
-                parts.append(el.text)
+                append(el.text)
         else:
             if tag in _SKIP_TAGS:
                 skipping -= 1
             if skipping:
                 continue
             if tag in _BLOCK_TAGS:
-                parts.append("\n")
+                append("\n")
             if el is not element and el.tail:
-                parts.append(el.tail)
+                append(el.tail)
     return "".join(parts).split("\n")
 
 
-def _first_text(root: lxml.etree._Element, xpath: str) -> str | None:
-    found = root.xpath(xpath)
-    if not found:
+def _text_of(element: lxml.etree._Element | None) -> str | None:
+    if element is None:
         return None
-    text = " ".join(" ".join(found[0].itertext()).split())
-    return text or None
+    return " ".join(" ".join(element.itertext()).split()) or None
 
 
-def _read_html(text: str, selectors: Sequence[str], warnings: list[ParseWarning]) -> _Page | None:
+def _first_text(root: lxml.etree._Element, selector: str) -> str | None:
+    found = _selector(selector)(root)
+    return _text_of(found[0]) if found else None
+
+
+def _read_html(text: str, selectors: Sequence[str], warnings: list[ParseWarning], controls: int = 1) -> _Page | None:
     text = _XML_DECL.sub("", text, count=1)
-    text = _CONTROL.sub("", text)  # libxml2 refuses control characters in str input
+    if controls:
+        text = _CONTROL.sub("", text)  # NUL becomes U+FFFD in libxml2, and the rest is no text either
     try:
         root = lxml.html.document_fromstring(text)
     except (lxml.etree.ParserError, ValueError) as exc:
         warnings.append(ParseWarning("malformed_html", f"HTML could not be parsed ({exc}); read as text"))
         return None
     page = _Page(is_html=True)
-    for m in root.iter("meta"):
-        name = (m.get("name") or m.get("property") or "").strip().lower()
-        content = m.get("content")
-        if name and content and name not in page.meta:
-            page.meta[name] = content.strip()
-    page.h1 = _first_text(root, _selector_xpath("h1.article-title")) or _first_text(root, "//h1")
-    page.html_title = _first_text(root, "//title")
-    page.info = _first_text(root, _selector_xpath(".article-info"))
+    # One pass over the few elements of these tags (filtered in C) instead of one search each.
+    h1s: list[lxml.etree._Element] = []
+    title_el = None
+    for el in root.iter("meta", "h1", "title"):
+        if el.tag == "meta":
+            name = (el.get("name") or el.get("property") or "").strip().lower()
+            content = el.get("content")
+            if name and content and name not in page.meta:
+                page.meta[name] = content.strip()
+        elif el.tag == "h1":
+            h1s.append(el)
+        elif title_el is None:
+            title_el = el
+    titled = next((h for h in h1s if "article-title" in (h.get("class") or "").split()), None)
+    page.h1 = _text_of(titled) or _text_of(h1s[0] if h1s else None)
+    page.html_title = _text_of(title_el)
     for selector in selectors:
-        found = root.xpath(_selector_xpath(selector))
+        found = _selector(selector)(root)
         if found:
+            # The header line sits next to the body: look beside the container before the page.
+            scope = found[0].getparent()
+            page.info = (_first_text(scope, ".article-info") if scope is not None else None) \
+                or _first_text(root, ".article-info")
             page.lines = _element_lines(found[0])
             return page
+    page.info = _first_text(root, ".article-info")
     # No known container: a maintained main-content extractor, imported only when needed (slow).
     warnings.append(ParseWarning("no_container", WARNING_CODES["no_container"]))
     extracted = None
@@ -218,12 +245,9 @@ def _read_html(text: str, selectors: Sequence[str], warnings: list[ParseWarning]
     return page
 
 
-def _looks_binary(text: str) -> bool:
-    sample = text[:65536]
-    if not sample:
-        return False
-    bad = len(_CONTROL.findall(sample)) + sample.count("\ufffd")
-    return bad > max(8, len(sample) // 20)
+def _looks_binary(text: str, controls: int) -> bool:
+    """Binary data read as text: control characters (``controls``) and U+FFFD past 5%."""
+    return controls + text.count("\ufffd") > max(8, len(text) // 20)
 
 
 # --------------------------------------------------------------------------- structure
@@ -234,6 +258,12 @@ class _Line:
     norm: str
     raw: str
     headline: bool = False  # a short headline line that followed a number alone on its line
+    # (style, marker, rest) when the line opens with a numbering marker; matched once per line,
+    # since every structure pass asks.
+    marker: tuple[str, str, str] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.marker = _match_marker(self.norm)
 
 
 @dataclass(slots=True)
@@ -288,13 +318,13 @@ def _join_hard_breaks(lines: list[_Line]) -> list[_Line]:
     while i < n:
         cur = lines[i]
         norm_parts, raw_parts = [cur.norm], [cur.raw]
-        marker = _match_marker(cur.norm)
+        marker = cur.marker
         joinable = not cur.headline and not (marker and (marker[0] == "block" or not marker[2]))
         if marker and "。" not in cur.norm and len(marker[2]) <= _HEADING_MAX:
             joinable = False  # a heading line: 一、突出优质均衡，形成…
         while joinable and i + 1 < n and not _ends_sentence(norm_parts[-1]):
             nxt = lines[i + 1]
-            if nxt.headline or _match_marker(nxt.norm) or _SIGN_DATE.match(nxt.norm) or _SIGN_ORG.match(nxt.norm):
+            if nxt.headline or nxt.marker or _SIGN_DATE.match(nxt.norm) or _SIGN_ORG.match(nxt.norm):
                 break
             norm_parts.append(nxt.norm)
             raw_parts.append(nxt.raw)
@@ -307,11 +337,11 @@ def _join_hard_breaks(lines: list[_Line]) -> list[_Line]:
 def _mark_headlines(lines: list[_Line]) -> None:
     """A number alone on its line, then a short headline line, then the body: mark the headline."""
     for i in range(len(lines) - 2):
-        m = _match_marker(lines[i].norm)
+        m = lines[i].marker
         if m and not m[2]:
             nxt = lines[i + 1].norm
-            if nxt and "。" not in nxt and len(nxt) <= _HEADING_MAX and not _match_marker(nxt) \
-                    and not _match_marker(lines[i + 2].norm):
+            if nxt and "。" not in nxt and len(nxt) <= _HEADING_MAX and not lines[i + 1].marker \
+                    and not lines[i + 2].marker:
                 lines[i + 1].headline = True
 
 
@@ -324,7 +354,7 @@ def _entries(lines: list[_Line]) -> tuple[list[_Line], list[_Entry], list[_Line]
     n = len(lines)
     while i < n:
         line = lines[i]
-        m = _match_marker(line.norm)
+        m = line.marker
         if m is None:
             if closing or (entries and _CLOSING.match(line.norm)):
                 closing.append(line)
@@ -336,7 +366,7 @@ def _entries(lines: list[_Line]) -> tuple[list[_Line], list[_Entry], list[_Line]
             continue
         style, marker, rest = m
         entry = _Entry(style, marker, rest, _raw_rest(line.raw, rest))
-        if not rest and i + 1 < n and _match_marker(lines[i + 1].norm) is None:
+        if not rest and i + 1 < n and lines[i + 1].marker is None:
             # A number alone on its line (01 / 一、): the next line is its text or headline.
             nxt = lines[i + 1]
             entry.norm, entry.raw = nxt.norm, nxt.raw.strip()
@@ -475,16 +505,20 @@ def parse_page(content: bytes | str, url: str | None = None, charset: str | None
         if len(data) > MAX_PAGE_BYTES:
             warnings.append(ParseWarning("too_large", f"page of {len(data)} bytes cut to {MAX_PAGE_BYTES}"))
             data = data[:MAX_PAGE_BYTES]
-        text, _codec = decode_body(data, charset)
+        text, codec = decode_body(data, charset)
+        # Counted on the bytes, which is cheaper: in UTF-8 and the GB encodings an ASCII control
+        # byte only ever stands for itself (not so in UTF-16).
+        controls = count_control_chars(text if codec == "utf-16" else data)
     else:
         text = content
         if len(text) > MAX_PAGE_BYTES:
             warnings.append(ParseWarning("too_large", f"page of {len(text)} characters cut to {MAX_PAGE_BYTES}"))
             text = text[:MAX_PAGE_BYTES]
+        controls = count_control_chars(text)
     if not text.strip():
         warnings.append(ParseWarning("empty_page", WARNING_CODES["empty_page"]))
         return ParsedNotice(None, None, None, "other", None, warnings=warnings)
-    if _looks_binary(text):
+    if _looks_binary(text, controls):
         warnings.append(ParseWarning("not_html", WARNING_CODES["not_html"]))
         return ParsedNotice(None, None, None, "other", None, warnings=warnings)
 
@@ -492,7 +526,7 @@ def parse_page(content: bytes | str, url: str | None = None, charset: str | None
     if _LOOKS_HTML.search(text[:4096]):
         if not _HTML_END.search(text[-2048:]):
             warnings.append(ParseWarning("truncated", WARNING_CODES["truncated"]))
-        page = _read_html(text, selectors, warnings)
+        page = _read_html(text, selectors, warnings, controls)
     if page is None:
         page = _Page(lines=text.split("\n"))
     return _build(page, url, warnings)
@@ -512,34 +546,38 @@ def _build(page: _Page, url: str | None, warnings: list[ParseWarning]) -> Parsed
             kept.append(line)
             size += len(line)
         raw_lines = kept
-    norm_lines, repairs = normalize_lines(raw_lines)
-
-    meta = {k: normalize(v) for k, v in page.meta.items() if k in ("articletitle", "pubdate", "contentsource",
-                                                                      "columnname", "publishdate", "source")}
-    title = meta.get("articletitle") or (normalize(page.h1) if page.h1 else None)
-    if not title and page.html_title:
-        title = normalize(page.html_title).split("_", 1)[0].strip() or None
+    # Metadata strings are normalised together with the body: one pass, one OpenCC call.
+    meta_keys = [k for k in _META_KEYS if page.meta.get(k)]
+    extra_raw = [page.meta[k] for k in meta_keys] + [page.h1 or "", page.html_title or "", page.info or ""]
+    norm_all, repairs = normalize_lines(raw_lines + extra_raw)
+    norm_lines = norm_all[: len(raw_lines)]
+    meta = dict(zip(meta_keys, norm_all[len(raw_lines):], strict=False))
+    h1, html_title, info = norm_all[-3:]
+    title = meta.get("articletitle") or h1 or None
+    if not title and html_title:
+        title = html_title.split("_", 1)[0].strip() or None
     published = _date(meta.get("pubdate") or meta.get("publishdate"))
     source = meta.get("contentsource") or meta.get("source")
-    if page.info:
-        info = normalize(page.info)
+    if info:
         published = published or _date(m.group(1) if (m := _HEADER_DATE.search(info)) else None)
         source = source or (m.group(1) if (m := _HEADER_SOURCE.search(info)) else None)
 
     # Page furniture inside the text: debris anywhere; header lines and the title before the body.
     lines: list[_Line] = []
     header_at: int | None = None
+    marker_seen = False  # the page head ends at the first numbered line
     for norm, raw in zip(norm_lines, raw_lines, strict=True):
         if not norm or _DEBRIS.match(norm):
             continue
-        in_head = len(lines) < 12 and not any(_match_marker(x.norm) for x in lines)
+        in_head = len(lines) < 12 and not marker_seen
         if in_head and (_HEADER_DATE.search(norm) or _FORMAL_FIELD.match(norm)) and len(norm) <= 120:
             published = published or _date(m.group(1) if (m := _HEADER_DATE.search(norm)) else None)
             source = source or (m.group(1) if (m := _HEADER_SOURCE.search(norm)) else None)
             header_at = len(lines)
             lines.append(_Line("", raw))  # placeholder: everything up to the header is page head
             continue
-        lines.append(_Line(norm, raw))
+        lines.append(line := _Line(norm, raw))
+        marker_seen = marker_seen or line.marker is not None
     if header_at is not None:
         head = [x.norm for x in lines[:header_at] if x.norm]
         if not title and head:
@@ -553,7 +591,7 @@ def _build(page: _Page, url: str | None, warnings: list[ParseWarning]) -> Parsed
         if not title:
             for x in lines[:5]:
                 if _TITLE_LIKE.search(x.norm) and not x.norm.endswith(_SENTENCE_END) and len(x.norm) <= 80 \
-                        and not _match_marker(x.norm):
+                        and not x.marker:
                     title = x.norm
                     break
     if title:
@@ -611,7 +649,7 @@ def _build(page: _Page, url: str | None, warnings: list[ParseWarning]) -> Parsed
     outside = [x.norm for x in preamble + closing] + group_lines + ([title] if title else [])
     if bad := [b for text in outside for b in find_mojibake(text)]:
         warnings.append(ParseWarning("mojibake", f"unrepairable mojibake {' … '.join(bad)!r} outside the plan items"))
-    for rep in repairs:
+    for rep in dict.fromkeys(repairs):  # the title repeats in meta, <h1> and <title>: report a repair once
         holder = next((it for it in items if rep.after in it.text), None)
         warnings.append(ParseWarning("mojibake_repaired", f"repaired {rep.before!r} -> {rep.after!r}",
                                      holder.section if holder else None, holder.ordinal if holder else None))

@@ -29,6 +29,20 @@ def test_traditional_to_simplified():
     assert has_traditional("學前教育")
 
 
+def test_simplified_text_skips_opencc_with_the_same_result():
+    """The screen that lets Simplified text skip OpenCC never changes the outcome."""
+    import opencc
+
+    from etl.sample_site.site import Site
+
+    full = opencc.OpenCC("t2s").convert
+    seed_like = "市教育局2021年工作要點：新建、改擴建幼兒園20所，𠮷野家"
+    texts = [seed_like, full(seed_like), "乾隆年間", "著手推進", "只有一隻"]
+    texts += ["\n".join(n.body) for n in Site.build().notices()]
+    for text in texts:
+        assert to_simplified(text) == full(text), text[:40]
+
+
 def test_width_whitespace_and_punctuation():
     assert normalize("\u3000\u3000２０２１年，新建ＡＢ类学校") == "2021年，新建AB类学校"
     assert normalize("2021年,市教育局将(省一类)幼儿园:完善;推进!") == "2021年，市教育局将（省一类）幼儿园：完善；推进！"
