@@ -35,7 +35,6 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check etl dags tests benchmarks || true
 	$(BIN)/sqlfluff lint sql --disable-progress-bar
 
 bench: $(STAMP)
