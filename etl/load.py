@@ -165,6 +165,7 @@ ITEM_COLUMNS = (
     "raw_text",
     "lead_units",
     "partner_units",
+    "item_group",
 )
 TARGET_COLUMNS = (
     "notice_rev_id",
@@ -197,6 +198,7 @@ def _child_rows(rec: NoticeRecord, rev_id: int, sections: list, items: list, tar
                 i.raw_text or "",
                 json.dumps(list(i.lead_units), ensure_ascii=False),
                 json.dumps(list(i.partner_units), ensure_ascii=False),
+                i.group,
             )
         )
         for k, t in enumerate(i.targets, start=1):

@@ -683,20 +683,21 @@ def _structure(entries: list[_Entry]) -> tuple[list[Section], list[PlanItem], li
 
     sections: list[Section] = []
     items: list[PlanItem] = []
-    current: tuple[_Entry, list[str], list[str]] | None = None
+    current: tuple[_Entry, list[str], list[str], str | None] | None = None
     ordinal = 0
+    group: str | None = None  # the heading between section and item level in force, if any
 
     def close() -> None:
         if current is None:
             return
-        entry, norm_parts, raw_parts = current
+        entry, norm_parts, raw_parts, item_group = current
         text = "\n".join(p for p in norm_parts if p)
         text, lead, partners = _responsibility(text)
         sec = sections[-1].ordinal if sections else 0
         items.append(PlanItem(
             section=sec, ordinal=ordinal, marker=entry.marker, headline=_headline(text, entry.headline_line),
             text=text, lead_units=lead, partner_units=partners, targets=extract_targets(text),
-            raw_text="\n".join(p for p in raw_parts if p),
+            raw_text="\n".join(p for p in raw_parts if p), group=item_group,
         ))
 
     for e in entries:
@@ -705,11 +706,12 @@ def _structure(entries: list[_Entry]) -> tuple[list[Section], list[PlanItem], li
             current = None
             sections.append(Section(len(sections) + 1, e.marker, _title_of(e.norm)))
             ordinal = 0
+            group = None
             group_lines.extend(x.norm for x in e.body)
         elif e.level == item_level:
             close()
             ordinal += 1
-            current = (e, [e.norm, *(x.norm for x in e.body)], [e.raw, *(x.raw for x in e.body)])
+            current = (e, [e.norm, *(x.norm for x in e.body)], [e.raw, *(x.raw for x in e.body)], group)
         elif e.level > item_level and current is not None:
             # Sub-items stay inside their item, marker and all.
             current[1].append(e.marker + e.norm)
@@ -718,6 +720,8 @@ def _structure(entries: list[_Entry]) -> tuple[list[Section], list[PlanItem], li
             current[2].extend(x.raw for x in e.body)
         else:
             # A group heading between section and item level, or a sub-item before any item.
+            if e.level < item_level:
+                group = e.marker + _title_of(e.norm)
             group_lines.append(e.norm)
             group_lines.extend(x.norm for x in e.body)
     close()

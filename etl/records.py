@@ -122,6 +122,7 @@ class PlanItem(Record):
     partner_units: list[str] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     raw_text: str = ""  # the item's text exactly as found on the page
+    group: str | None = None  # three-level documents: the （一） heading the item sits under, as written
 
 
 @dataclass(slots=True)

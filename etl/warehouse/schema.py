@@ -162,6 +162,13 @@ plan_item = sa.Table(
     _col("raw_text", sa.Text, doc="The item's text exactly as found on the page."),
     _col("lead_units", sa.JSON, doc="JSON list of lead (牵头) units."),
     _col("partner_units", sa.JSON, doc="JSON list of partner (参与) units."),
+    _col(
+        "item_group",
+        sa.Text,
+        nullable=True,
+        doc="Three-level documents: the heading the item sits under, as written, e.g. （一）深化教育改革; "
+        "null when the document has no such level.",
+    ),
     info={"doc": "Plan items (tasks) of a notice revision."},
 )
 sa.Index("ix_plan_item_item_uid", plan_item.c.item_uid)

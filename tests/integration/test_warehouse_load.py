@@ -249,12 +249,15 @@ def test_awkward_text_round_trips_through_bulk_paths(engine):
     item.lead_units = ["市教育局\t甲", "\\N"]
     item.targets[0].action = None
     item.targets[0].object = None
+    item.group = "（一）\t分组\\N"
     rec.parsed.sections[0].title = ""
     load_notices(engine, [rec])
     with engine.connect() as conn:
         got = conn.execute(sa.select(schema.plan_item.c.text, schema.plan_item.c.raw_text,
                                      schema.plan_item.c.lead_units)
                            .where(schema.plan_item.c.ordinal == 1)).one()
+        groups = conn.execute(sa.select(schema.plan_item.c.item_group).order_by(schema.plan_item.c.ordinal)).scalars()
+        assert list(groups) == ["（一）\t分组\\N", None]
         target = conn.execute(sa.select(schema.plan_target.c.action, schema.plan_target.c.object,
                                         schema.plan_target.c.value).where(schema.plan_target.c.ordinal == 1)).one()
         title = conn.execute(sa.select(schema.plan_section.c.title)).scalar_one()

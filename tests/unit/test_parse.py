@@ -117,7 +117,7 @@ def test_seed_to_dict_contract(seed_parsed):
                       "warnings", "column"}
     assert d["published"] == "2021-03-05"
     assert set(d["items"][0]) >= {"section", "ordinal", "marker", "headline", "text", "lead_units",
-                                  "partner_units", "targets"}
+                                  "partner_units", "targets", "group"}
     assert set(d["items"][0]["targets"][0]) == {"action", "object", "value", "unit", "span"}
     assert set(d["warnings"][0]) == {"code", "message", "section", "item"}
 
@@ -209,6 +209,12 @@ def test_nested_group_headings_are_not_items():
                 "（二）义务教育", "1.推动扩优提质。新建中小学40所。", "二、强化保障", "（一）队伍建设", "1.加强教师队伍建设。"])
     assert [(i.section, i.ordinal, i.marker) for i in p.items] == [(1, 1, "1."), (1, 2, "2."), (1, 3, "1."), (2, 1, "1.")]
     assert not any(i.text == "学前教育" for i in p.items)
+    # The group heading travels with its items (it resets with every section).
+    assert [i.group for i in p.items] == ["（一）学前教育", "（一）学前教育", "（二）义务教育", "（一）队伍建设"]
+
+
+def test_two_level_items_have_no_group(seed_parsed):
+    assert {i.group for i in seed_parsed.items} == {None}
 
 
 def test_prose_sections_have_no_items():

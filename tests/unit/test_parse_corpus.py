@@ -33,8 +33,8 @@ def test_document_matches_ground_truth(site, doc):
     assert [s.title for s in p.sections] == doc["section_titles"]
     assert [sum(1 for i in p.items if i.section == s.ordinal) for s in p.sections] == doc["items_per_section"]
     for got, exp in zip(p.items, doc["items"], strict=True):
-        assert (got.section, got.ordinal, got.marker, got.headline) == (
-            exp["section"], exp["ordinal"], exp["marker"], exp["headline"]), exp["key"]
+        assert (got.section, got.ordinal, got.marker, got.headline, got.group) == (
+            exp["section"], exp["ordinal"], exp["marker"], exp["headline"], exp["group"]), exp["key"]
         if "mojibake" not in {w.code for w in p.warnings if (w.section, w.item) == (got.section, got.ordinal)}:
             assert got.text == exp["text"], exp["key"]
         assert (got.lead_units, got.partner_units) == (exp["lead_units_canonical"], exp["partner_units_canonical"])
