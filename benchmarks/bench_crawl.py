@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from etl.crawl import crawl, parse_channels
-from etl.fetch import Fetcher
-from etl.landing import LandingZone
+from etl.crawl.fetch import Fetcher
+from etl.crawl.landing import LandingZone
 from etl.settings import Settings
 
 

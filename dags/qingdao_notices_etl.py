@@ -1,7 +1,7 @@
 """
 ### Qingdao notices ETL
 
-Watches the channels listed in `etl/channels.yaml` on the Qingdao municipal government site
+Watches the channels listed in `etl/crawl/channels.yaml` on the Qingdao municipal government site
 (`QDP_SITE_URL`, default www.qingdao.gov.cn), and for every new or revised notice:
 
 1. **crawl** — one mapped task per channel: list pages → detail pages → raw landing zone

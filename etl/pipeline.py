@@ -102,7 +102,7 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
     A page the parser cannot handle is quarantined with the traceback, never dropped.
     """
     from . import load
-    from .landing import LandingZone
+    from .crawl.landing import LandingZone
     from .parse import parse_page
 
     started = time.perf_counter()

@@ -47,7 +47,7 @@ class Record:
 
 @dataclass(slots=True, frozen=True)
 class Channel(Record):
-    """A list column of the site that the crawler watches (configured in etl/channels.yaml)."""
+    """A list column of the site that the crawler watches (configured in etl/crawl/channels.yaml)."""
 
     key: str  # stable name, e.g. "jyj-ghjh"
     department_code: str  # path code, e.g. "jyj"

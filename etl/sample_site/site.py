@@ -28,7 +28,7 @@ from . import chrome
 from . import corpus as corpus_mod
 from .notices import channel_notices, published_notice
 
-CHANNELS_FILE = Path(__file__).resolve().parent.parent / "channels.yaml"
+CHANNELS_FILE = Path(__file__).resolve().parent.parent / "crawl" / "channels.yaml"
 PAGE_SIZE = 20
 COLUMN_NAMES = {"ghjh": "规划计划", "gwfg": "公文法规", "gzxx": "工作信息", "bmgw": "部门文件"}
 SYNTHETIC_NOTE = "本页为青岛政务网样例站（qingdao-plans 项目）的合成文档，内容系虚构，仅供测试使用。"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from etl.crawl import crawl, crawl_channel, load_channels
+from etl.crawl.fetch import Fetcher
+from etl.crawl.landing import LandingZone
 from etl.encoding import decode_body
-from etl.fetch import Fetcher
-from etl.landing import LandingZone
 from etl.sample_site.server import RunningSite
 from etl.settings import Settings
 

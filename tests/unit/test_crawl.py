@@ -21,8 +21,8 @@ from etl.crawl import (
     parse_channels,
     parse_list_page,
 )
-from etl.fetch import UrlPolicy
-from etl.landing import LandingZone
+from etl.crawl.fetch import UrlPolicy
+from etl.crawl.landing import LandingZone
 from etl.records import Channel
 from etl.settings import Settings
 

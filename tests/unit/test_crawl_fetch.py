@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from etl.crawl.fetch import CountingRetry, Fetcher, HostRateLimiter, UrlPolicy, canonical_url
 from etl.encoding import decode_body
-from etl.fetch import CountingRetry, Fetcher, HostRateLimiter, UrlPolicy, canonical_url
 from etl.settings import Settings
 
 Route = Callable[[BaseHTTPRequestHandler, int], None]  # (handler, n-th request of this path)

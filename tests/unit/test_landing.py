@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.landing import LandingError, LandingZone
+from etl.crawl.landing import LandingError, LandingZone
 from etl.records import FetchRecord
 
 HOST = "www.qingdao.gov.cn"
@@ -90,7 +90,7 @@ def test_torn_last_line_is_skipped_with_a_warning(tmp_path: Path, caplog: pytest
     full_line = path.read_bytes().splitlines()[0]
     with open(path, "ab") as fh:  # a crash in the middle of writing a third row
         fh.write(full_line[: len(full_line) // 2])
-    with caplog.at_level(logging.WARNING, logger="etl.landing"):
+    with caplog.at_level(logging.WARNING, logger="etl.crawl.landing"):
         rows = list(LandingZone(tmp_path).records())
     assert [r.notice_id for r in rows] == [1, 2]
     assert "torn last line" in caplog.text

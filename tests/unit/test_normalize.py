@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl.normalize import (
+from etl.parse.normalize import (
     find_mojibake,
     has_traditional,
     normalize,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.normalize import has_traditional
 from etl.parse import parse_page
+from etl.parse.normalize import has_traditional
 
 SEED = Path(__file__).resolve().parents[2] / "etl" / "sample_site" / "seed" / "jyj_2021_work_points.txt"
 SEED_URL = "https://www.qingdao.gov.cn/zwgk/xxgk/jyj/gkml/ghjh/202103/t20210305_2106401.shtml"

@@ -7,10 +7,10 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from etl.normalize import normalize_lines
 from etl.parse import parse_page
+from etl.parse.normalize import normalize_lines
+from etl.parse.targets import extract_targets
 from etl.records import DOC_TYPES, parsed_notice_from_dict
-from etl.targets import extract_targets
 
 # Text drawn from the alphabet pages are made of, so the structure code is exercised, not only
 # the "no structure" path.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl.targets import chinese_to_number, extract_targets, parse_number
+from etl.parse.targets import chinese_to_number, extract_targets, parse_number
 
 
 @pytest.mark.parametrize("text, value", [

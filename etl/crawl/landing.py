@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .records import FetchRecord
+from ..records import FetchRecord
 
 log = logging.getLogger(__name__)
 

@@ -34,12 +34,12 @@ import lxml.html
 import yaml
 from tqdm import tqdm
 
-from .dates import find_date
-from .encoding import decode_body
+from ..dates import find_date
+from ..encoding import decode_body
+from ..records import Channel, FetchRecord, ListEntry, StageReport
+from ..settings import Settings
 from .fetch import Fetcher, FetchResult, UrlPolicy, canonical_url, utc_now
 from .landing import LandingZone
-from .records import Channel, FetchRecord, ListEntry, StageReport
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class ChannelConfigError(ValueError):
 
 
 def load_channels(settings: Settings) -> list[Channel]:
-    """Channels from ``settings.channels_file`` or the packaged etl/channels.yaml, validated."""
+    """Channels from ``settings.channels_file`` or the packaged etl/crawl/channels.yaml, validated."""
     path = settings.channels_file or PACKAGED_CHANNELS
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -325,7 +325,7 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
                 if index == 0:
                     raise SiteChangedError(
                         f"channel {channel.key}: first list page {url} lists no notices; the site layout "
-                        "changed or the channel moved (check etl/channels.yaml and the list selectors)")
+                        "changed or the channel moved (check etl/crawl/channels.yaml and the list selectors)")
                 break
             todo = [e for e in page.entries if (e.host, e.notice_id) not in run.fetched_this_run]
             if may_stop_early and all((e.host, e.notice_id) in run.known for e in todo):

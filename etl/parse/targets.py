@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from etl.records import Target
+from ..records import Target
 
 # --------------------------------------------------------------------------- numerals
 

@@ -34,7 +34,7 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from .settings import LIVE_HOST, Settings
+from ..settings import LIVE_HOST, Settings
 
 log = logging.getLogger(__name__)
 

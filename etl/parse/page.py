@@ -6,7 +6,7 @@ produce (Traditional Chinese, inline pinyin, hard line breaks, mojibake), and ne
 input: an empty, binary, truncated, huge or structureless page gives a typed result with warnings.
 The output is the public JSON contract documented in docs/parse-output.md.
 
-Stages: read (HTML container or text lines) -> normalise (etl.normalize) -> strip page debris,
+Stages: read (HTML container or text lines) -> normalise (etl.parse.normalize) -> strip page debris,
 header, title and signature -> join hard line breaks -> find numbering markers and their nesting
 -> sections and items -> responsibility notes and targets -> classify.
 """
@@ -23,12 +23,12 @@ from urllib.parse import urlsplit
 import lxml.etree
 import lxml.html
 
-from etl.dates import find_date
-from etl.departments import canonical_department, department_for_code, find_department
-from etl.encoding import decode_body
-from etl.normalize import count_control_chars, find_mojibake, normalize_lines
-from etl.records import PLAN_DOC_TYPES, ParsedNotice, ParseWarning, PlanItem, Section
-from etl.targets import extract_targets
+from ..dates import find_date
+from ..departments import canonical_department, department_for_code, find_department
+from ..encoding import decode_body
+from ..records import PLAN_DOC_TYPES, ParsedNotice, ParseWarning, PlanItem, Section
+from .normalize import count_control_chars, find_mojibake, normalize_lines
+from .targets import extract_targets
 
 # Content containers, most specific first: the site's TRS editor div (#zoom / .TRS_Editor), the
 # pre-2020 site's #Zoom2, and the generic class some department subsites use.
