@@ -143,6 +143,44 @@ def cmd_report(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_channels(args, settings: Settings) -> int:
+    from .crawl import load_channels
+    from .crawl.catalogue import build_catalogue, discover, filter_catalogue
+
+    if args.action == "discover":
+        proposals = discover(settings, index_path=args.index)
+        if args.json:
+            print(json.dumps([p.to_dict() for p in proposals], ensure_ascii=False, indent=1))
+        else:
+            for p in proposals:
+                print(f"{p.status:<18} {p.list_path:<42} {p.department or '?'}  ({p.link_text})")
+            print(f"{sum(p.status != 'known' for p in proposals)} proposal(s), "
+                  f"{sum(p.status == 'known' for p in proposals)} column(s) already catalogued")
+        return 0
+    try:
+        entries = filter_catalogue(build_catalogue(first_year=args.first_year), args.department, args.tree)
+    except ValueError as exc:
+        raise SystemExit(f"qdp channels: {exc}") from exc
+    watched = {c.list_path for c in load_channels(settings)}
+    rows = [{**e.to_row(), "watched": e.channel.list_path in watched} for e in entries]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    if args.yaml:  # a channels file to watch these (QDP_CHANNELS_FILE)
+        import yaml
+
+        chans = [{k: v for k, v in e.channel.to_dict().items() if v is not None} for e in entries]
+        print(yaml.safe_dump({"channels": chans}, allow_unicode=True, sort_keys=False), end="")
+        return 0
+    for r in rows:
+        mark = "*" if r["watched"] else " "
+        dept = r["department"] or "(from the page)"
+        print(f"{mark} {r['key']:<22} {r['tree']:<7} {r['kind']:<8} {r['list_path']:<42} {dept}")
+    depts = {r["department"] for r in rows if r["department"]}
+    print(f"{len(rows)} channel(s), {len(depts)} department(s); * = watched (QDP_CHANNELS_FILE)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qdp", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -189,6 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("alert", cmd_alert, "send the new-notice alert of a run")
     p.add_argument("--run-id", help="default: the latest validated run")
     p.add_argument("--all", action="store_true", help="announce every notice of the run, not only new ones")
+
+    p = add("channels", cmd_channels, "list the channel catalogue (every column where plans are published)")
+    p.add_argument("action", nargs="?", choices=("list", "discover"), default="list",
+                   help="list the catalogue (default) or discover columns from the site's navigation")
+    p.add_argument("--department", help="only this department (name, alias or path code)")
+    p.add_argument("--tree", help="only this column tree (xxgk, jhmb, jhwcqk, smhd, szfgw)")
+    p.add_argument("--first-year", type=int, default=2019, help="first year of the yearly folders")
+    p.add_argument("--yaml", action="store_true", help="print the selection as a channels file (QDP_CHANNELS_FILE)")
+    p.add_argument("--index", default="/zwgk/xxgk/", help="discover: path of the department index page")
 
     p = add("migrate", cmd_migrate, "upgrade the warehouse schema")
     p.add_argument("--revision", default="head")

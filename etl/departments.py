@@ -48,7 +48,24 @@ DEPARTMENTS: tuple[Department, ...] = (
     Department("cgj", "青岛市城市管理局", ("市城市管理局", "市城管局", "城管局")),
     Department("xzspj", "青岛市行政审批服务局", ("市行政审批局", "市行政审批服务局", "行政审批局")),
     Department("dsj", "青岛市大数据发展管理局", ("市大数据局", "大数据局")),
+    Department("mzzj", "青岛市民族宗教事务局", ("市民族宗教局", "市民宗局", "民族宗教局")),
+    Department("tyjrj", "青岛市退役军人事务局", ("市退役军人局", "退役军人局")),
+    Department("gzw", "青岛市人民政府国有资产监督管理委员会", ("市国资委", "国资委")),
+    Department("jrj", "青岛市地方金融监督管理局", ("市地方金融监管局", "市金融局", "地方金融监管局")),
+    Department("myjj", "青岛市民营经济发展局", ("市民营经济局", "民营经济局")),
+    Department("ylj", "青岛市园林和林业局", ("市园林和林业局", "市园林林业局", "园林和林业局")),
+    Department("wb", "青岛市人民政府外事办公室", ("市外办", "市政府外办", "外办")),
+    Department("rfb", "青岛市人民防空办公室", ("市人防办", "人防办")),
+    Department("xfj", "青岛市信访局", ("市信访局", "信访局")),
+    Department("jgswj", "青岛市机关事务管理局", ("市机关事务局", "机关事务局")),
+    Department("yjs", "青岛市人民政府研究室", ("市政府研究室",)),
 )
+
+# Path codes seen on the live site (shared/SITE.md); the others are the catalogue's best guess
+# until `qdp channels discover` confirms them against the site's own department index.
+CODES_SEEN: frozenset[str] = frozenset({
+    "jyj", "kjj", "wjw", "whly", "sthj", "nync", "gyxx", "jtys", "hyfz", "fgw", "bgt", "gaj", "czj", "zygh",
+})
 
 BY_CODE: dict[str, Department] = {d.code: d for d in DEPARTMENTS}
 
