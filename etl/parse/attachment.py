@@ -1,0 +1,216 @@
+"""Attachments: find the documents a notice page links to, and read their text.
+
+Many plans are published as a PDF or Word file (``P0<digits>.pdf`` beside the page) with a short
+page around it; the page alone gives no items. This module does the two parse-side steps:
+
+* ``find_attachment_links`` — the document links in a page's content area (by extension, since the
+  site's file names carry no title; the link text usually does: 附件：…工作要点.pdf);
+* ``extract_text`` — the text of one attachment body, sniffed by its bytes rather than trusted to
+  its name or Content-Type, with an outcome that says why there is no text when there is none.
+
+Readers: PDF through ``pypdf`` (pure Python; CJK through the fonts' ToUnicode/CID maps), DOCX through
+``python-docx``, OFD (GB/T 33190, the Chinese fixed-layout format) as the zip of XML it is. Legacy
+binary ``.doc``/``.wps`` have no maintained pure-Python reader: they are recorded as
+``unsupported`` with that reason, never as empty plans. A PDF whose pages hold no text layer
+(a scan) is ``no_text_layer``, not an empty document.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from urllib.parse import unquote, urljoin, urlsplit
+
+import lxml.etree
+import lxml.html
+
+from ..encoding import decode_body
+
+DOCUMENT_EXTENSIONS: dict[str, str] = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".doc": "application/msword",
+    ".wps": "application/vnd.ms-works",
+    ".ofd": "application/ofd",
+}
+OUTCOMES = ("ok", "no_text_layer", "unsupported", "encrypted", "corrupt", "empty")
+
+# Running page furniture in exported PDFs: "- 3 -", "— 3 —", "第 3 页 共 9 页", a bare page number.
+_PAGE_FURNITURE = re.compile(r"^\s*(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?|"
+                             r"\d{1,4}\s*/\s*\d{1,4}|\d{1,4})\s*$")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MIN_TEXT_CHARS = 20  # fewer non-space characters than this over a whole PDF: no text layer
+
+
+@dataclass(slots=True, frozen=True)
+class AttachmentLink:
+    url: str  # absolute URL
+    filename: str  # last path segment, percent-decoded
+    label: str  # the link text (often the document's title), whitespace folded
+    media_type: str  # expected from the extension; the body is sniffed again when read
+
+
+@dataclass(slots=True)
+class AttachmentText:
+    outcome: str  # one of OUTCOMES
+    media_type: str | None  # what the bytes are, as sniffed
+    text: str = ""
+    pages: int | None = None  # PDF/OFD page count
+    reason: str | None = None  # why there is no text, for anything but "ok"
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def _extension(path: str) -> str:
+    return posixpath.splitext(unquote(urlsplit(path).path).lower())[1]
+
+
+def find_attachment_links(page: bytes | str, page_url: str, charset: str | None = None) -> list[AttachmentLink]:
+    """Document links (PDF, DOC/DOCX, WPS, OFD) on a notice page, in page order, each URL once."""
+    text = page if isinstance(page, str) else decode_body(page, charset)[0]
+    if not text.strip():
+        return []
+    doc = lxml.html.document_fromstring(text.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    out: list[AttachmentLink] = []
+    seen: set[str] = set()
+    for a in doc.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "#")):
+            continue
+        ext = _extension(href)
+        if ext not in DOCUMENT_EXTENSIONS:
+            continue
+        url = urljoin(page_url, href).split("#", 1)[0]
+        if url in seen or urlsplit(url).scheme not in ("http", "https"):
+            continue
+        seen.add(url)
+        filename = posixpath.basename(unquote(urlsplit(url).path))
+        label = " ".join((a.text_content() or a.get("title") or "").split())
+        out.append(AttachmentLink(url, filename, label, DOCUMENT_EXTENSIONS[ext]))
+    return out
+
+
+def sniff_media_type(body: bytes) -> str | None:
+    """What a body is, by its bytes: PDF, DOCX, OFD, a legacy OLE document, or ``None``."""
+    head = body[:1024]
+    if b"%PDF-" in head:
+        return DOCUMENT_EXTENSIONS[".pdf"]
+    if body.startswith(_OLE_MAGIC):
+        return DOCUMENT_EXTENSIONS[".doc"]
+    if body.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(body)) as zf:
+                names = set(zf.namelist())
+        except zipfile.BadZipFile:
+            return None
+        if "word/document.xml" in names:
+            return DOCUMENT_EXTENSIONS[".docx"]
+        if "OFD.xml" in names:
+            return DOCUMENT_EXTENSIONS[".ofd"]
+    return None
+
+
+def _clean_lines(lines: list[str]) -> str:
+    kept = [ln.rstrip() for ln in lines if ln.strip() and not _PAGE_FURNITURE.match(ln)]
+    return "\n".join(kept).strip()
+
+
+def _pdf_text(body: bytes) -> AttachmentText:
+    import pypdf  # imported here: only the parse stage of pages with attachments needs it
+    from pypdf.errors import PdfReadError
+
+    media = DOCUMENT_EXTENSIONS[".pdf"]
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(body))
+        if reader.is_encrypted:
+            # Government PDFs are often "encrypted" only to forbid printing, with an empty user password.
+            try:
+                if not reader.decrypt(""):
+                    return AttachmentText("encrypted", media, reason="PDF needs a password to open")
+            except Exception as exc:  # missing crypto backend or an unknown scheme
+                return AttachmentText("encrypted", media, reason=f"PDF cannot be decrypted: {exc}")
+        pages = len(reader.pages)
+        lines: list[str] = []
+        for page in reader.pages:
+            lines.extend((page.extract_text() or "").splitlines())
+    except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        return AttachmentText("corrupt", media, reason=f"PDF cannot be read: {type(exc).__name__}: {exc}")
+    text = _clean_lines(lines)
+    if len(re.sub(r"\s", "", text)) < MIN_TEXT_CHARS:
+        return AttachmentText("no_text_layer", media, pages=pages,
+                              reason=f"{pages} page(s) without a text layer (a scan?); OCR is not attempted")
+    return AttachmentText("ok", media, text=text, pages=pages)
+
+
+def _docx_text(body: bytes) -> AttachmentText:
+    import docx  # python-docx
+
+    media = DOCUMENT_EXTENSIONS[".docx"]
+    try:
+        document = docx.Document(io.BytesIO(body))
+    except Exception as exc:  # python-docx raises assorted zip/xml/KeyError types on broken files
+        return AttachmentText("corrupt", media, reason=f"DOCX cannot be read: {type(exc).__name__}: {exc}")
+    lines = [p.text for p in document.paragraphs]
+    # Plans sometimes sit in a table (task | measures | lead unit): one line per row, cells joined.
+    for table in document.tables:
+        for row in table.rows:
+            cells: list[str] = []
+            for cell in row.cells:
+                t = " ".join(cell.text.split())
+                if t and (not cells or cells[-1] != t):  # merged cells repeat their text
+                    cells.append(t)
+            if cells:
+                lines.append("　".join(cells))
+    text = _clean_lines(lines)
+    if not text:
+        return AttachmentText("empty", media, reason="DOCX holds no text")
+    return AttachmentText("ok", media, text=text)
+
+
+def _ofd_text(body: bytes) -> AttachmentText:
+    media = DOCUMENT_EXTENSIONS[".ofd"]
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as zf:
+            contents = sorted((n for n in zf.namelist() if re.search(r"Pages/Page_\d+/Content\.xml$", n)),
+                              key=lambda n: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", n)])
+            lines: list[str] = []
+            for name in contents:
+                root = lxml.etree.fromstring(zf.read(name), parser=lxml.etree.XMLParser(resolve_entities=False))
+                # One TextObject is one run of text; its TextCodes continue the line.
+                for obj in root.iter("{*}TextObject"):
+                    lines.append("".join(code.text or "" for code in obj.iter("{*}TextCode")))
+    except (zipfile.BadZipFile, lxml.etree.XMLSyntaxError, KeyError) as exc:
+        return AttachmentText("corrupt", media, reason=f"OFD cannot be read: {type(exc).__name__}: {exc}")
+    text = _clean_lines(lines)
+    if not text:
+        return AttachmentText("no_text_layer", media, pages=len(contents), reason="OFD pages hold no text objects")
+    return AttachmentText("ok", media, text=text, pages=len(contents))
+
+
+def extract_text(body: bytes, *, filename: str | None = None, content_type: str | None = None) -> AttachmentText:
+    """The text of one attachment. Never raises on bad input: the outcome says what happened."""
+    if not body:
+        return AttachmentText("empty", None, reason="empty body")
+    media = sniff_media_type(body)
+    if media == DOCUMENT_EXTENSIONS[".pdf"]:
+        return _pdf_text(body)
+    if media == DOCUMENT_EXTENSIONS[".docx"]:
+        return _docx_text(body)
+    if media == DOCUMENT_EXTENSIONS[".ofd"]:
+        return _ofd_text(body)
+    claimed = (filename and _extension(filename)) or ""
+    if media == DOCUMENT_EXTENSIONS[".doc"]:
+        kind = "WPS" if claimed == ".wps" else "Word 97-2003 (.doc)"
+        return AttachmentText("unsupported", media,
+                              reason=f"legacy binary {kind} document: no maintained pure-Python reader")
+    if body.lstrip()[:1] == b"<":
+        return AttachmentText("corrupt", content_type,
+                              reason="an HTML page where a document was expected (error page or login wall?)")
+    return AttachmentText("unsupported", content_type,
+                          reason=f"not a PDF, DOCX or OFD document ({claimed or 'no extension'}, "
+                                 f"Content-Type {content_type or 'none'})")
