@@ -176,17 +176,24 @@ def _first(doc: Any, selectors: tuple[str, ...]) -> str:
 
 
 def _template(doc: Any, sig: Signatures, main_text: str, *, text: bool = True) -> Verdict | None:
+    """The first template the page matches: by its <title>/first heading, or by its text. Text
+    patterns are tried on the main text when it is short (an error message where the article would
+    be), or on the whole visible text when the page has no main text at all; never on a page with
+    a real article, which may quote any phrase."""
     heads = [_text(el) for el in doc.xpath("//title | (//h1)[1] | (//h2)[1]")]
-    visible = None
+    scope: str | None = None
+    if text:
+        if len(main_text) >= sig.min_main_text_chars:
+            scope = main_text if len(main_text) <= sig.template_text_max_chars else None
+        else:
+            body = doc.find("body")
+            scope = _visible_text(body if body is not None else doc)
     for t in sig.templates:
         if any(p.search(h) for p in t.title for h in heads if h):
             return Verdict(False, f"template:{t.name}", f"{t.reason} (title {heads[0] if heads else ''!r})")
-        if text and t.text and len(main_text) <= sig.template_text_max_chars:
-            if visible is None:
-                body = doc.find("body")
-                visible = _visible_text(body if body is not None else doc)
+        if scope is not None:
             for p in t.text:
-                if m := p.search(visible):
+                if m := p.search(scope):
                     return Verdict(False, f"template:{t.name}", f"{t.reason} (text {m.group(0)!r})")
     return None
 

@@ -35,7 +35,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
 from ..settings import LIVE_HOST, Settings
@@ -354,6 +354,38 @@ class HostRateLimiter:
         return max(0.0, delay)
 
 
+def crawl_delay(robots_txt: str, user_agent: str) -> float | None:
+    """``Crawl-delay`` for ``user_agent`` (its own group first, else ``*``), fractions allowed
+    (``urllib.robotparser`` reads whole seconds only)."""
+    token = user_agent.split("/", 1)[0].strip().lower()
+    delays: dict[str, float] = {}
+    agents: list[str] = []
+    in_rules = False
+    for raw in robots_txt.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if ":" not in line:
+            continue
+        key, value = (p.strip() for p in line.split(":", 1))
+        key = key.lower()
+        if key == "user-agent":
+            if in_rules:
+                agents, in_rules = [], False
+            agents.append(value.lower())
+            continue
+        in_rules = True
+        if key == "crawl-delay":
+            try:
+                seconds = float(value)
+            except ValueError:
+                continue
+            for agent in agents:
+                delays.setdefault(agent, seconds)
+    for agent, seconds in delays.items():
+        if agent != "*" and agent in token:
+            return seconds
+    return delays.get("*")
+
+
 @dataclass(slots=True)
 class FetchResult:
     """What came of one ``Fetcher.get``."""
@@ -464,8 +496,9 @@ class Fetcher:
         except FileNotFoundError:
             fresh = False
         if fresh:
-            parser.parse(cache.read_text(encoding="utf-8").splitlines())
-            self._apply_crawl_delay(parser, netloc)
+            text = cache.read_text(encoding="utf-8")
+            parser.parse(text.splitlines())
+            self._apply_crawl_delay(text, netloc)
             return parser
         result = self._request(origin + "/robots.txt", kind="robots")
         self.robots_fetched += 1
@@ -484,12 +517,12 @@ class Fetcher:
             self._robots_down[origin] = (result.status, reason)
             return None
         parser.parse(text.splitlines())
-        self._apply_crawl_delay(parser, netloc)
+        self._apply_crawl_delay(text, netloc)
         self._write_robots_cache(cache, text)
         return parser
 
-    def _apply_crawl_delay(self, parser: urllib.robotparser.RobotFileParser, netloc: str) -> None:
-        delay = parser.crawl_delay(self.settings.user_agent)
+    def _apply_crawl_delay(self, robots_txt: str, netloc: str) -> None:
+        delay = crawl_delay(robots_txt, self.settings.user_agent)
         if delay:
             seconds = min(float(delay), MAX_CRAWL_DELAY)
             if seconds < float(delay):
@@ -541,6 +574,7 @@ class Fetcher:
                 headers["If-None-Match"] = etag
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
+            fired = self.deadline.fired
             prepared = self.session.prepare_request(requests.Request("GET", current, headers=headers))
             prepared.qdp_retries = retries  # type: ignore[attr-defined]
             self.requests += 1
@@ -588,6 +622,10 @@ class Fetcher:
                                    reason=f"content type {mime} is not a web page")
             try:
                 body = self._read_capped(resp)
+                if self.deadline.fired > fired:
+                    # The watchdog cut the answer short; what arrived may even parse (headers cut
+                    # at a line end read as complete): never take it for a page.
+                    raise ProtocolError(f"request deadline of {self.deadline.seconds:g} s exceeded")
             except _Oversize as exc:
                 resp.close()
                 return FetchResult(current, "refused", status=status, content_type=ctype, reason=str(exc))
