@@ -41,7 +41,7 @@ from ..records import Channel, FetchRecord, ListEntry, StageReport
 from ..settings import Settings
 from .accept import Signatures, Verdict, check_detail, check_list, load_signatures
 from .fetch import Fetcher, FetchResult, UrlPolicy, canonical_url, utc_now
-from .landing import LandingZone
+from .landing import LandingError, LandingZone
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +340,19 @@ def _store(run: _Run, report: StageReport, entry: ListEntry, result: FetchResult
     return result.outcome, None
 
 
+def _still_acceptable(run: _Run, previous: FetchRecord) -> bool:
+    """Whether the stored version passes today's gate, so its validators may be used.
+
+    Heals landing zones written before the gate existed (an error page stored with the page's
+    real ETag would be answered 304 forever) and applies new signatures: such a notice is fetched
+    unconditionally. Checked only when a known notice is re-fetched (full crawls, retries)."""
+    try:
+        body = run.zone.get(previous.sha256 or "")
+    except (LandingError, ValueError):
+        return False
+    return check_detail(body, previous.charset, run.signatures).accepted
+
+
 @dataclass
 class _Walk:
     """How one channel's walk went: the inputs of its status."""
@@ -427,7 +440,7 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
                 run.fetched_this_run.add(key)
                 if before is not None:
                     report.add("retried_notices")
-                if previous is not None:
+                if previous is not None and _still_acceptable(run, previous):
                     result = fetcher.get(entry.url, etag=previous.etag, last_modified=previous.last_modified)
                 else:
                     result = fetcher.get(entry.url)

@@ -7,6 +7,7 @@ tests/fixtures/fault_proxy.py, with the rate limit off and sub-second timeouts.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import socket
 import time
@@ -181,3 +182,26 @@ def test_site_down_is_site_unreachable_not_disallowed(tmp_path: Path) -> None:
     assert statuses and all(v["status"] == "failed" for v in statuses.values())
     assert all("site unreachable" in v["reason"] and "disallowed" not in v["reason"] for v in statuses.values())
     assert report.details["site_unreachable"] is True and report.counts["channels_failed"] == len(statuses)
+
+
+def test_a_full_crawl_heals_an_error_page_stored_before_the_gate(sample_site: RunningSite, tmp_path: Path) -> None:
+    notice = sample_site.site.notices("jyj-ghjh")[0]
+    with FaultProxy(sample_site.url, rate=0.0) as proxy:
+        settings = _settings(proxy.url, tmp_path)
+        channel = _channel(settings, "jyj-ghjh")
+        with _fetcher(settings) as f:
+            crawl_channel(settings, channel, fetcher=f)
+        # A landing zone of the old crawler: the error page stored as the notice's version, with
+        # the page's real ETag, so a conditional request would be answered 304 forever.
+        zone = LandingZone(settings.landing_dir)
+        good = zone.latest()[(HOST, notice.notice_id)]
+        bad = dataclasses.replace(good, sha256=zone.put(TEMPLATE_BODIES["error_200_frame"]),
+                                  fetched_at=good.fetched_at + dt.timedelta(milliseconds=1))
+        zone.append(bad)
+        zone.close()
+        assert _stored(settings)[(HOST, notice.notice_id)] == TEMPLATE_BODIES["error_200_frame"]
+        with _fetcher(settings) as f:
+            report = crawl_channel(settings, channel, fetcher=f, full=True)
+    assert _stored(settings)[(HOST, notice.notice_id)] == notice.page().body
+    assert report.counts["changed_notices"] == 1
+    assert report.counts["not_modified"] == len(sample_site.site.notices("jyj-ghjh")) - 1
