@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from etl.crawl import crawl, parse_channels
+from etl.crawl.accept import check_detail, load_signatures
 from etl.crawl.fetch import Fetcher
 from etl.crawl.landing import LandingZone
 from etl.settings import Settings
@@ -120,6 +121,15 @@ def main() -> int:
               f"complete={run['complete']}")
         print(f"throughput: {stats['total'] / run['wall']:.0f} pages/s (rate limit off, one session)")
         print(f"peak RSS of the crawling process: {_peak_rss_mb():.0f} MB (before the crawl {rss0:.0f} MB)")
+        zone = LandingZone(run["settings"].landing_dir)
+        landed = [(zone.get(rec.sha256), rec.charset) for rec in list(zone.latest().values())[:500]]
+        sig = load_signatures()
+        started = time.perf_counter()
+        accepted = sum(check_detail(body, charset, sig).accepted for body, charset in landed)
+        gate_ms = (time.perf_counter() - started) * 1000 / max(1, len(landed))
+        print(f"acceptance gate: {gate_ms:.2f} ms per detail page ({accepted}/{len(landed)} accepted; "
+              "included in the crawl time above)")
+        ok &= accepted == len(landed)
         ok &= stats["total"] == expected + 1 and run["complete"] and r.counts["failed"] == 0
 
         per = max(1, args.new // 5)

@@ -397,10 +397,16 @@ def load_notices(
     return report
 
 
-def loaded_content_hashes(engine: Engine) -> set[str]:
-    """content_sha256 of every notice revision in the warehouse (the parser skips these pages)."""
+def current_content_hashes(engine: Engine) -> dict[tuple[str, int], str]:
+    """content_sha256 of each notice's *current* revision, by (host, notice_id).
+
+    The parse stage skips a landed page only when it equals its own notice's current revision:
+    the same bytes under another notice, or a good body for a notice whose current revision is
+    something else (an older text, an error page loaded before the gate existed), are parsed."""
+    n = schema.notice
     with engine.connect() as conn:
-        return set(conn.execute(sa.select(schema.notice.c.content_sha256).distinct()).scalars())
+        rows = conn.execute(sa.select(n.c.host, n.c.notice_id, n.c.content_sha256).where(n.c.is_current))
+        return {(h, i): sha for h, i, sha in rows}
 
 
 def new_notice_keys(engine: Engine, run_id: str) -> list[list[Any]]:

@@ -97,7 +97,10 @@ def crawl_stage(settings: Settings, channel_keys: list[str] | None = None, *, fu
 
 
 def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> StageReport:
-    """Parse every landed page whose content is not in the warehouse yet (all pages if ``reparse``).
+    """Parse every notice's latest accepted page unless it is what the warehouse already holds
+    as that notice's current revision (all pages if ``reparse``). Keyed by notice *and* content:
+    identical bytes under two notices give two notices, and a good page for a notice whose current
+    revision differs (even if it equals an older revision) is parsed and loaded as a new revision.
 
     A page the parser cannot handle is quarantined with the traceback, never dropped.
     """
@@ -108,13 +111,13 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
     started = time.perf_counter()
     report = StageReport("parse")
     zone = LandingZone(settings.landing_dir)
-    loaded = set() if reparse else load.loaded_content_hashes(_engine(settings))
+    current = {} if reparse else load.current_content_hashes(_engine(settings))
     out_dir = run_dir(settings, run_id)
     failed: list[dict[str, Any]] = []
 
     def records() -> Iterator[NoticeRecord]:
         for fetch in sorted(zone.latest().values(), key=lambda r: (r.host, r.notice_id)):
-            if fetch.sha256 in loaded:
+            if current.get((fetch.host, fetch.notice_id)) == fetch.sha256:
                 report.add("skipped_already_loaded")
                 continue
             try:

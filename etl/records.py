@@ -88,6 +88,10 @@ class FetchRecord(Record):
     list_title: str | None = None
     list_date: dt.date | None = None
     is_new_version: bool = False  # body differs from the last stored version of this notice
+    # stored | not_modified | rejected (the acceptance gate said no: never parsed, validators not
+    # kept) | failed | refused (by policy). Only "stored" rows are versions of a notice.
+    outcome: str = "stored"
+    reason: str | None = None  # why it was rejected, failed or refused
 
 
 # --------------------------------------------------------------------------- parse

@@ -32,6 +32,9 @@ ENV_VARS: dict[str, str] = {
     "QDP_RETRIES": "Retries per request on connection errors, 5xx and 429 (default 5).",
     "QDP_MAX_BODY_BYTES": "Largest body accepted from the site (default 5 MB).",
     "QDP_RESPECT_ROBOTS": "Honour robots.txt (default true).",
+    "QDP_REQUEST_DEADLINE": "Total seconds one HTTP request may take: connect, headers and body (default 60).",
+    "QDP_RETRY_BACKOFF": "Seconds before a failed or rejected notice is retried, doubling per attempt (default 300).",
+    "QDP_PAGE_SIGNATURES": "YAML file of page signatures for the acceptance gate (default: the packaged one).",
     "QDP_TASK_RETRIES": "Retries of each Airflow task (default 2; read when the DAG file is parsed).",
     "QDP_ALERT_URLS": "Apprise URLs that receive new-notice alerts, space or comma separated.",
     "QDP_ALERT_DOC_TYPES": "Comma-separated doc types that trigger alerts (default: all).",
@@ -60,6 +63,9 @@ class Settings:
     retries: int = 5
     max_body_bytes: int = 5 * 1024 * 1024
     respect_robots: bool = True
+    request_deadline: float = 60.0
+    retry_backoff: float = 300.0
+    page_signatures_file: Path | None = None
     alert_urls: tuple[str, ...] = ()
     alert_doc_types: tuple[str, ...] = ()
     user_agent: str = USER_AGENT
@@ -96,6 +102,12 @@ class Settings:
             kw["max_body_bytes"] = int(v)
         if v := env.get("QDP_RESPECT_ROBOTS"):
             kw["respect_robots"] = _bool(v)
+        if v := env.get("QDP_REQUEST_DEADLINE"):
+            kw["request_deadline"] = float(v)
+        if v := env.get("QDP_RETRY_BACKOFF"):
+            kw["retry_backoff"] = float(v)
+        if v := env.get("QDP_PAGE_SIGNATURES"):
+            kw["page_signatures_file"] = Path(v)
         if v := env.get("QDP_ALERT_URLS"):
             kw["alert_urls"] = _split(v)
         if v := env.get("QDP_ALERT_DOC_TYPES"):

@@ -25,6 +25,7 @@ import os
 import re
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -38,8 +39,9 @@ from ..dates import find_date
 from ..encoding import decode_body
 from ..records import Channel, FetchRecord, ListEntry, StageReport
 from ..settings import Settings
+from .accept import Signatures, Verdict, check_detail, check_list, load_signatures
 from .fetch import Fetcher, FetchResult, UrlPolicy, canonical_url, utc_now
-from .landing import LandingZone
+from .landing import LandingError, LandingZone
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +59,16 @@ DETAIL_URL = re.compile(r"/(?:t\d{8}|tnull)_(\d+)\.s?html?$")
 PAGER = re.compile(r"""createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*["']([\w-]+)["']\s*,\s*["'](\w+)["']""")
 NEXT_PAGE_TEXTS = ("下一页", "下页", "下一頁")
 COUNT_NAMES = ("list_pages", "detail_fetched", "not_modified", "retried", "failed", "new_notices",
-               "changed_notices", "refused", "requests")
+               "changed_notices", "refused", "rejected", "pages_rejected", "list_rejected", "retried_notices",
+               "retry_waiting", "retry_pending", "channels_ok", "channels_incomplete", "channels_failed",
+               "requests")
+MAX_RETRY_BACKOFF = 24 * 3600.0  # a notice that keeps failing is still tried once a day
+SITE_CHANGE_MIN_PAGES = 2  # detail pages lacking title/body (none accepted) before the flag is raised
 
 
 class SiteChangedError(RuntimeError):
-    """A channel's first list page yields no notices: the site layout changed (or the channel moved)."""
+    """For callers that want to raise on a site change (``details["channel_status"][k]["site_change"]``);
+    the crawler itself never raises it: a changed channel is reported, and the others are crawled."""
 
 
 class ChannelConfigError(ValueError):
@@ -251,16 +258,42 @@ class _Run:
     fetcher: Fetcher
     zone: LandingZone
     known: dict[tuple[str, int], FetchRecord]
+    signatures: Signatures
     fetched_this_run: set[tuple[str, int]] = field(default_factory=set)
 
 
 def _new_report() -> StageReport:
     return StageReport("crawl", counts=dict.fromkeys(COUNT_NAMES, 0),
-                       details={"new": [], "changed": [], "failed": [], "refused": []})
+                       details={"new": [], "changed": [], "failed": [], "refused": [], "rejected": [],
+                                "channel_status": {}, "site_unreachable": False})
 
 
-def _store(run: _Run, report: StageReport, entry: ListEntry, result: FetchResult) -> None:
-    """Record one detail fetch in the landing zone and the report."""
+def _pending_key(host: str, notice_id: int) -> str:
+    return f"{host}/{notice_id}"
+
+
+def _due(pending: dict[str, Any] | None, now: dt.datetime) -> bool:
+    if pending is None:
+        return True
+    try:
+        return dt.datetime.fromisoformat(pending["next_attempt_at"]) <= now
+    except (KeyError, TypeError, ValueError):
+        return True
+
+
+def _pending_entry(settings: Settings, entry: ListEntry, before: dict[str, Any] | None, outcome: str,
+                   reason: str | None, now: dt.datetime) -> dict[str, Any]:
+    """Retry record of a notice whose fetch failed, was refused or was rejected: backoff doubles."""
+    attempts = int((before or {}).get("attempts", 0)) + 1
+    delay = min(settings.retry_backoff * 2 ** (attempts - 1), MAX_RETRY_BACKOFF)
+    return {"url": entry.url, "title": entry.title, "outcome": outcome, "reason": reason,
+            "attempts": attempts, "first_failed_at": (before or {}).get("first_failed_at", now.isoformat()),
+            "next_attempt_at": (now + dt.timedelta(seconds=delay)).isoformat()}
+
+
+def _store(run: _Run, report: StageReport, entry: ListEntry, result: FetchResult) -> tuple[str, Verdict | None]:
+    """Record one detail fetch in the landing zone and the report; return its outcome and the
+    gate's verdict (None when no body arrived)."""
     key = (entry.host, entry.notice_id)
     previous = run.known.get(key)
     rec = FetchRecord(url=entry.url, host=entry.host, notice_id=entry.notice_id, channel=entry.channel,
@@ -269,10 +302,21 @@ def _store(run: _Run, report: StageReport, entry: ListEntry, result: FetchResult
                       last_modified=result.last_modified, list_title=entry.title, list_date=entry.list_date)
     if result.outcome == "ok":
         body = result.body or b""
+        verdict = check_detail(body, result.charset, run.signatures, result.headers)
         rec.sha256 = run.zone.put(body)
         rec.bytes = len(body)
+        if not verdict.accepted:
+            # Kept for inspection, never a version; no validators, so the next request is unconditional.
+            rec.outcome, rec.reason, rec.etag, rec.last_modified = "rejected", verdict.reason, None, None
+            run.zone.append(rec, check=verdict.code)
+            report.add("rejected")
+            report.add("pages_rejected")
+            report.details["rejected"].append({"url": entry.url, "status": result.status, "check": verdict.code,
+                                               "reason": verdict.reason})
+            log.warning("rejected %s: %s", entry.url, verdict.reason)
+            return "rejected", verdict
         rec.is_new_version = previous is None or previous.sha256 != rec.sha256
-        run.zone.append(rec, outcome="stored")
+        run.zone.append(rec)
         report.add("detail_fetched")
         if previous is None:
             report.add("new_notices")
@@ -281,15 +325,51 @@ def _store(run: _Run, report: StageReport, entry: ListEntry, result: FetchResult
             report.add("changed_notices")
             report.details["changed"].append([entry.host, entry.notice_id])
         run.known[key] = rec
-    elif result.outcome == "not_modified":
-        run.zone.append(rec, outcome="not_modified")
+        return "stored", verdict
+    if result.outcome == "not_modified":
+        rec.outcome = "not_modified"
+        run.zone.append(rec)
         report.add("not_modified")
-    else:
-        run.zone.append(rec, outcome=result.outcome, error=result.reason)
-        report.add("failed" if result.outcome == "failed" else "refused")
-        report.details["failed" if result.outcome == "failed" else "refused"].append(
-            {"url": entry.url, "status": result.status, "reason": result.reason})
-        log.warning("%s %s: %s", result.outcome, entry.url, result.reason)
+        return "not_modified", None
+    rec.outcome, rec.reason = result.outcome, result.reason
+    run.zone.append(rec)
+    kind = "failed" if result.outcome == "failed" else "refused"
+    report.add(kind)
+    report.details[kind].append({"url": entry.url, "status": result.status, "reason": result.reason})
+    log.warning("%s %s: %s", result.outcome, entry.url, result.reason)
+    return result.outcome, None
+
+
+def _still_acceptable(run: _Run, previous: FetchRecord) -> bool:
+    """Whether the stored version passes today's gate, so its validators may be used.
+
+    Heals landing zones written before the gate existed (an error page stored with the page's
+    real ETag would be answered 304 forever) and applies new signatures: such a notice is fetched
+    unconditionally. Checked only when a known notice is re-fetched (full crawls, retries)."""
+    try:
+        body = run.zone.get(previous.sha256 or "")
+    except (LandingError, ValueError):
+        return False
+    return check_detail(body, previous.charset, run.signatures).accepted
+
+
+@dataclass
+class _Walk:
+    """How one channel's walk went: the inputs of its status."""
+
+    list_problem: str | None = None  # why the walk stopped before the channel's last list page
+    list_problem_page: int = 0  # 0-based index of that page
+    site_change: str | None = None
+    accepted: int = 0  # detail bodies accepted this run
+    structural: list[tuple[str, str]] = field(default_factory=list)  # (url, selector) of pages lacking title/body
+
+
+def _list_problem(report: StageReport, walk: _Walk, index: int, url: str, status: int, reason: str,
+                  channel: Channel) -> None:
+    walk.list_problem = f"list page {index + 1} ({url}): {reason}"
+    walk.list_problem_page = index
+    report.details["failed"].append({"url": url, "status": status, "reason": reason})
+    log.error("channel %s: %s", channel.key, walk.list_problem)
 
 
 def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -> StageReport:
@@ -297,52 +377,83 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
     settings, fetcher, zone = run.settings, run.fetcher, run.zone
     report = _new_report()
     requests0, retried0, robots0 = fetcher.requests, fetcher.retried, fetcher.robots_fetched
+    answered0 = fetcher.answered
     state = _read_state(zone, channel)
+    pending: dict[str, dict[str, Any]] = dict(state.get("pending") or {})
     # Stop early only if the last crawl left nothing behind below the known pages.
-    may_stop_early = not full and bool(state.get("complete"))
+    may_stop_early = not full and bool(state.get("complete")) and not pending
     first_url = canonical_url(settings.site_url.rstrip("/") + channel.list_path)
     url: str | None = first_url
     index = 0
-    clean = True
+    walk = _Walk()
+    reached_end = False
+    seen: set[str] = set()  # pending keys of the notices listed this run
+    now = utc_now()
     bar = tqdm(desc=channel.key, unit="page", leave=False, disable=not progress)
     try:
         while url is not None and index < settings.max_list_pages:
             result = fetcher.get(url)
             if result.outcome != "ok":
-                if index == 0 and result.status == 404:
-                    raise SiteChangedError(f"channel {channel.key}: first list page {url} is gone (HTTP 404)")
                 report.add("failed" if result.outcome == "failed" else "refused")
-                report.details["failed"].append({"url": url, "status": result.status, "reason": result.reason})
-                log.error("channel %s: list page %s %s: %s", channel.key, url, result.outcome, result.reason)
-                clean = False
+                _list_problem(report, walk, index, url, result.status, f"{result.outcome}: {result.reason}", channel)
+                if index == 0 and result.status == 404:
+                    walk.site_change = f"first list page {url} is gone (HTTP 404): the channel moved?"
                 break
+            body = result.body or b""
+            verdict = check_list(body, result.charset, run.signatures, result.headers)
+            page = parse_list_page(body, result.charset, result.url, channel, fetcher.policy) if verdict.accepted \
+                else None
+            if page is not None and not page.entries:
+                verdict = check_list(body, result.charset, run.signatures, result.headers, empty=True)
+            if not verdict.accepted:
+                report.add("pages_rejected")
+                report.add("list_rejected")
+                report.details["rejected"].append({"url": url, "status": result.status, "check": verdict.code,
+                                                   "reason": verdict.reason})
+                _list_problem(report, walk, index, url, result.status, f"rejected: {verdict.reason}", channel)
+                break
+            assert page is not None
             report.add("list_pages")
-            page = parse_list_page(result.body or b"", result.charset, result.url, channel, fetcher.policy)
             for ref_url, reason in page.refused:
                 report.add("refused")
                 report.details["refused"].append({"url": ref_url, "status": None, "reason": reason})
             if not page.entries:
+                _list_problem(report, walk, index, url, result.status, "the list page lists no notices", channel)
                 if index == 0:
-                    raise SiteChangedError(
-                        f"channel {channel.key}: first list page {url} lists no notices; the site layout "
-                        "changed or the channel moved (check etl/crawl/channels.yaml and the list selectors)")
+                    walk.site_change = _empty_list_diagnosis(body, result.charset, url)
                 break
+            for e in page.entries:
+                seen.add(_pending_key(e.host, e.notice_id))
             todo = [e for e in page.entries if (e.host, e.notice_id) not in run.fetched_this_run]
             if may_stop_early and all((e.host, e.notice_id) in run.known for e in todo):
                 break
             for entry in todo:
                 key = (entry.host, entry.notice_id)
+                pk = _pending_key(*key)
                 previous = run.known.get(key)
-                if previous is not None and not full:
+                before = pending.get(pk)
+                if before is not None and not _due(before, now):
+                    report.add("retry_waiting")
+                    continue
+                if previous is not None and not full and before is None:
                     continue
                 run.fetched_this_run.add(key)
-                if previous is not None:
+                if before is not None:
+                    report.add("retried_notices")
+                if previous is not None and _still_acceptable(run, previous):
                     result = fetcher.get(entry.url, etag=previous.etag, last_modified=previous.last_modified)
                 else:
                     result = fetcher.get(entry.url)
-                _store(run, report, entry, result)
-                if result.outcome == "failed":
-                    clean = False
+                outcome, detail_verdict = _store(run, report, entry, result)
+                if outcome in ("stored", "not_modified"):
+                    pending.pop(pk, None)
+                    if outcome == "stored":
+                        walk.accepted += 1
+                else:
+                    pending[pk] = _pending_entry(settings, entry, before, outcome, result.reason or (
+                        detail_verdict.reason if detail_verdict else None), now)
+                    if detail_verdict is not None and detail_verdict.structural:
+                        walk.structural.append((entry.url, detail_verdict.selector or ""))
                 bar.set_postfix(new=report.counts["new_notices"], failed=report.counts["failed"], refresh=False)
             bar.update(1)
             index += 1
@@ -350,6 +461,8 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
                 url = list_page_url(first_url, index, *page.page_name) if index < page.page_count else None
             else:
                 url = page.next_url
+        else:
+            reached_end = url is None
         if url is not None and index >= settings.max_list_pages:
             log.warning("channel %s: stopped at the list-page limit (%d, QDP_MAX_PAGES); older pages not read",
                         channel.key, settings.max_list_pages)
@@ -359,31 +472,90 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
         report.add("robots_fetched", fetcher.robots_fetched - robots0)
         report.counts["retried"] += fetcher.retried - retried0
         report.seconds = time.perf_counter() - started
-    _write_state(zone, channel, {"complete": clean, "finished_at": utc_now().isoformat(),
-                                 "list_pages": report.counts["list_pages"], "full": full})
-    log.info("crawl %s: %s", channel.key, " ".join(f"{k}={v}" for k, v in report.counts.items()))
+    if reached_end:
+        # The whole list was read: a pending notice no longer listed has disappeared; stop retrying it.
+        for pk in [k for k in pending if k not in seen]:
+            log.info("channel %s: %s no longer listed; no more retries", channel.key, pending.pop(pk)["url"])
+    if walk.structural and walk.accepted == 0 and len(walk.structural) >= SITE_CHANGE_MIN_PAGES:
+        urls = ", ".join(u for u, _ in walk.structural[:3])
+        walk.site_change = (f"{len(walk.structural)} detail page(s) and none accepted lack a title or main text; "
+                            f"selector(s) no longer matching: {walk.structural[0][1]} (e.g. {urls})")
+    status, reason = _channel_status(walk, pending)
+    report.add("retry_pending", len(pending))
+    report.add(f"channels_{status}")
+    report.details["channel_status"] = {channel.key: {"status": status, "reason": reason,
+                                                      "site_change": walk.site_change}}
+    report.details["site_unreachable"] = (status == "failed" and fetcher.answered == answered0)
+    if walk.site_change:
+        log.error("channel %s: site change? %s", channel.key, walk.site_change)
+    _write_state(zone, channel, {"complete": status == "ok", "status": status, "reason": reason,
+                                 "finished_at": utc_now().isoformat(), "list_pages": report.counts["list_pages"],
+                                 "full": full, "pending": pending})
+    log.info("crawl %s: %s %s", channel.key, status, " ".join(f"{k}={v}" for k, v in report.counts.items()))
     return report
+
+
+def _channel_status(walk: _Walk, pending: dict[str, dict[str, Any]]) -> tuple[str, str | None]:
+    if walk.list_problem is not None and walk.list_problem_page == 0:
+        return "failed", walk.list_problem
+    reasons = []
+    if walk.list_problem is not None:
+        reasons.append(walk.list_problem)
+    if pending:
+        by = Counter(p.get("outcome", "failed") for p in pending.values())
+        reasons.append(f"{len(pending)} notice(s) pending retry ("
+                       + ", ".join(f"{n} {k}" for k, n in sorted(by.items())) + ")")
+    if walk.site_change:
+        reasons.append(f"site change? {walk.site_change}")
+    return ("incomplete", "; ".join(reasons)) if reasons else ("ok", None)
+
+
+def _empty_list_diagnosis(body: bytes, charset: str | None, url: str) -> str:
+    """Which list selector no longer matches, for the site-change flag."""
+    text, _codec = decode_body(body, charset)
+    doc = lxml.html.document_fromstring(text.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    if not any(doc.xpath(sel) for sel in LIST_CONTAINERS):
+        return (f"list page {url} parses to zero entries: none of the list selectors "
+                f"({' | '.join(LIST_CONTAINERS)}) matches")
+    return (f"list page {url} parses to zero entries: the list container holds no link matching "
+            f"the detail-page pattern {DETAIL_URL.pattern}")
 
 
 def _merge(total: StageReport, part: StageReport) -> None:
     for k, v in part.counts.items():
         total.add(k, v)
     for k, v in part.details.items():
-        total.details.setdefault(k, []).extend(v)
+        if isinstance(v, list):
+            total.details.setdefault(k, []).extend(v)
+        elif isinstance(v, dict):
+            total.details.setdefault(k, {}).update(v)
 
 
 def _run(settings: Settings, fetcher: Fetcher | None) -> tuple[_Run, bool]:
     zone = LandingZone(settings.landing_dir)
     own = fetcher is None
-    return _Run(settings, fetcher or Fetcher(settings), zone, dict(zone.latest())), own
+    return _Run(settings, fetcher or Fetcher(settings), zone, dict(zone.latest()), load_signatures(settings)), own
+
+
+def _failed_channel_report(channel: Channel, exc: BaseException) -> StageReport:
+    report = _new_report()
+    reason = f"crawler error: {type(exc).__name__}: {exc}"
+    report.add("channels_failed")
+    report.details["channel_status"] = {channel.key: {"status": "failed", "reason": reason, "site_change": None}}
+    return report
 
 
 def crawl_channel(settings: Settings, channel: Channel, *, full: bool = False, progress: bool = False,
                   fetcher: Fetcher | None = None) -> StageReport:
-    """Crawl one channel into the landing zone (safe to run for different channels in parallel processes)."""
+    """Crawl one channel into the landing zone (safe to run for different channels in parallel processes).
+
+    Never raises for the channel's failure: ``details["channel_status"]`` says how it went."""
     run, own = _run(settings, fetcher)
     try:
         report = _crawl_channel(run, channel, full=full, progress=progress)
+    except Exception as exc:  # a bug or a broken landing zone: reported as a failed channel
+        log.exception("channel %s: crawl failed", channel.key)
+        report = _failed_channel_report(channel, exc)
     finally:
         run.zone.close()
         if own:
@@ -396,23 +568,23 @@ def crawl(settings: Settings, channels: list[Channel] | None = None, *, full: bo
           progress: bool = False, fetcher: Fetcher | None = None) -> StageReport:
     """Crawl every channel (default: ``load_channels(settings)``) with one pooled session.
 
-    A channel whose layout changed does not stop the others; ``SiteChangedError`` is raised at
-    the end, naming every such channel.
+    Never raises for a channel's failure and one broken channel never stops the others:
+    ``details["channel_status"]`` holds each channel's status (see docs/crawler.md), and
+    ``details["site_unreachable"]`` is true when no request got any HTTP answer.
     """
     started = time.perf_counter()
     channels = load_channels(settings) if channels is None else channels
     run, own = _run(settings, fetcher)
     total = _new_report()
     total.details["channels"] = []
-    changed: list[str] = []
+    answered0, requests0 = run.fetcher.answered, run.fetcher.requests
     try:
         for channel in _progress(channels, progress):
             try:
                 part = _crawl_channel(run, channel, full=full, progress=progress)
-            except SiteChangedError as exc:
-                log.error("%s", exc)
-                changed.append(str(exc))
-                continue
+            except Exception as exc:  # one broken channel never stops the others
+                log.exception("channel %s: crawl failed", channel.key)
+                part = _failed_channel_report(channel, exc)
             _merge(total, part)
             total.details["channels"].append(channel.key)
     finally:
@@ -420,9 +592,13 @@ def crawl(settings: Settings, channels: list[Channel] | None = None, *, full: bo
         if own:
             run.fetcher.close()
     total.seconds = time.perf_counter() - started
+    statuses = total.details["channel_status"]
+    total.details["site_unreachable"] = bool(statuses) and run.fetcher.answered == answered0 and all(
+        s["status"] == "failed" for s in statuses.values())
+    if total.details["site_unreachable"]:
+        log.error("site unreachable: no answer to any of %d request(s) to %s",
+                  run.fetcher.requests - requests0, settings.site_url)
     log.info("crawl of %d channel(s): %s", len(channels), " ".join(f"{k}={v}" for k, v in total.counts.items()))
-    if changed:
-        raise SiteChangedError("; ".join(changed))
     return total
 
 

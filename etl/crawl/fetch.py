@@ -13,12 +13,14 @@ thread-safe; use one per thread or process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import posixpath
 import random
 import re
+import socket
 import tempfile
 import threading
 import time
@@ -30,8 +32,10 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
 from ..settings import LIVE_HOST, Settings
@@ -44,16 +48,25 @@ MAX_REDIRECTS = 5
 ROBOTS_TTL_SECONDS = 24 * 3600  # RFC 9309: a cached robots.txt may be used for up to 24 hours
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_CRAWL_DELAY = 120.0  # a robots.txt Crawl-delay above this is capped (and logged)
 PARENT_DOMAIN = "qingdao.gov.cn"  # departments' own subdomains belong to the same publisher
 
 
 # --------------------------------------------------------------------------- URLs
 
 
+_ENCODED_UNRESERVED = re.compile(r"%(2[dDeE]|5[fF]|7[eE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])")
+_DUP_SLASHES = re.compile(r"/{2,}")
+
+
 def _normalise_path(path: str) -> str:
-    """Resolve ``.`` and ``..`` segments, keeping a trailing slash (``posixpath`` drops it)."""
+    """Decode percent-encoded unreserved characters (``%2e`` is ``.``: RFC 3986 6.2.2.2), collapse
+    duplicate slashes, resolve ``.`` and ``..`` segments, keep a trailing slash (``posixpath``
+    drops it). Done before any policy check, so ``/a/%2e%2e/%2e%2e/x`` cannot hide where it goes."""
     if not path:
         return "/"
+    path = _ENCODED_UNRESERVED.sub(lambda m: chr(int(m.group(1), 16)), path)
+    path = _DUP_SLASHES.sub("/", path)
     trailing = path.endswith("/") or path.endswith("/.") or path.endswith("/..")
     norm = posixpath.normpath(path)
     norm = "/" + norm.lstrip("/")  # normpath keeps a leading "//"; a path never starts with one
@@ -203,12 +216,94 @@ class CountingRetry(Retry):
         self.hooks.before_retry()
 
 
+# --------------------------------------------------------------------------- deadline
+# (connect, read) timeouts bound each wait, not a request: a server that trickles a byte every
+# second never trips a 20 s read timeout. Each request sent on a connection arms a watchdog; when
+# the deadline passes, it shuts the socket down, which ends any blocked read at once (the
+# request then fails like a dropped connection and is retried within the URL's budget).
+
+_deadline_local = threading.local()
+
+
+class DeadlineWatch:
+    """Deadline of the current request of one thread; counts how often it fired."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.fired = 0
+        self._lock = threading.Lock()
+
+    def arm(self, conn: Any) -> threading.Timer | None:
+        if self.seconds <= 0:
+            return None
+        timer = threading.Timer(self.seconds, self._fire, args=(conn,))
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _fire(self, conn: Any) -> None:
+        sock = getattr(conn, "sock", None)
+        if sock is None:
+            return
+        with self._lock:
+            self.fired += 1
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _DeadlineMixin:
+    _qdp_timer: threading.Timer | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        self.disarm()
+        watch = getattr(_deadline_local, "watch", None)
+        if watch is not None:
+            self._qdp_timer = watch.arm(self)
+            armed = getattr(_deadline_local, "conns", None)
+            if armed is None:
+                armed = _deadline_local.conns = []
+            armed.append(self)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def disarm(self) -> None:
+        if self._qdp_timer is not None:
+            self._qdp_timer.cancel()
+            self._qdp_timer = None
+
+
+class _DeadlineHTTPConnection(_DeadlineMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineMixin, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+def _disarm_current() -> None:
+    """Cancel the watchdogs of every connection the current request used (urllib3 may retry on others)."""
+    for conn in getattr(_deadline_local, "conns", None) or ():
+        conn.disarm()
+    _deadline_local.conns = []
+
+
 class _BudgetAdapter(HTTPAdapter):
     """HTTPAdapter that takes the ``Retry`` for one request from the prepared request.
 
     Lets ``Fetcher.get`` continue a URL's retry budget after a body-read error instead of
     starting a fresh one on each attempt.
     """
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         retries = getattr(request, "qdp_retries", None)
@@ -230,23 +325,65 @@ class HostRateLimiter:
 
     def __init__(self, rate: float, clock: Any = time.monotonic, sleep: Any = time.sleep):
         self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._host_interval: dict[str, float] = {}  # robots.txt Crawl-delay, per host
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
 
+    def set_crawl_delay(self, host: str, seconds: float) -> None:
+        """A host's robots.txt asks for ``seconds`` between requests: the larger of it and the rate wins."""
+        with self._lock:
+            self._host_interval[host] = max(0.0, seconds)
+
+    def interval_for(self, host: str) -> float:
+        return max(self.interval, self._host_interval.get(host, 0.0))
+
     def wait(self, host: str) -> float:
         """Block until a request to ``host`` is allowed; return the seconds waited."""
-        if self.interval <= 0:
+        interval = self.interval_for(host)
+        if interval <= 0:
             return 0.0
         with self._lock:
             now = self._clock()
             slot = max(now, self._next.get(host, now))
-            self._next[host] = slot + self.interval
+            self._next[host] = slot + interval
         delay = slot - now
         if delay > 0:
             self._sleep(delay)
         return max(0.0, delay)
+
+
+def crawl_delay(robots_txt: str, user_agent: str) -> float | None:
+    """``Crawl-delay`` for ``user_agent`` (its own group first, else ``*``), fractions allowed
+    (``urllib.robotparser`` reads whole seconds only)."""
+    token = user_agent.split("/", 1)[0].strip().lower()
+    delays: dict[str, float] = {}
+    agents: list[str] = []
+    in_rules = False
+    for raw in robots_txt.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if ":" not in line:
+            continue
+        key, value = (p.strip() for p in line.split(":", 1))
+        key = key.lower()
+        if key == "user-agent":
+            if in_rules:
+                agents, in_rules = [], False
+            agents.append(value.lower())
+            continue
+        in_rules = True
+        if key == "crawl-delay":
+            try:
+                seconds = float(value)
+            except ValueError:
+                continue
+            for agent in agents:
+                delays.setdefault(agent, seconds)
+    for agent, seconds in delays.items():
+        if agent != "*" and agent in token:
+            return seconds
+    return delays.get("*")
 
 
 @dataclass(slots=True)
@@ -303,6 +440,9 @@ class Fetcher:
         self.requests = 0  # requests sent, not counting retries
         self.robots_fetched = 0
         self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._robots_down: dict[str, tuple[int, str]] = {}  # origin -> (status, reason), this run
+        self.answered = 0  # responses received (any HTTP status): 0 after requests means "site unreachable"
+        self.deadline = DeadlineWatch(settings.request_deadline)
         self.robots_dir = settings.landing_dir / "robots"
 
     @property
@@ -323,17 +463,32 @@ class Fetcher:
         return self.robots_dir / (re.sub(r"[^A-Za-z0-9_.-]", "_", netloc) + ".txt")
 
     def robots_allows(self, url: str) -> bool:
+        return self._robots_block(url) is None
+
+    def _robots_block(self, url: str) -> FetchResult | None:
+        """None when robots.txt lets us fetch ``url``; else why not, as a result to return.
+
+        A robots.txt we could not read because the host did not answer means "site unreachable"
+        (a failure), not "disallowed" (a refusal): the two lead to very different fixes."""
         if not self.settings.respect_robots:
-            return True
+            return None
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
+        if origin in self._robots_down:
+            status, reason = self._robots_down[origin]
+            return FetchResult(url, "failed", status=status, reason=reason)
         parser = self._robots.get(origin)
         if parser is None:
             parser = self._load_robots(origin, parts.netloc)
+            if parser is None:
+                status, reason = self._robots_down[origin]
+                return FetchResult(url, "failed", status=status, reason=reason)
             self._robots[origin] = parser
-        return parser.can_fetch(self.settings.user_agent, url)
+        if parser.can_fetch(self.settings.user_agent, url):
+            return None
+        return FetchResult(url, "refused", reason="disallowed by robots.txt")
 
-    def _load_robots(self, origin: str, netloc: str) -> urllib.robotparser.RobotFileParser:
+    def _load_robots(self, origin: str, netloc: str) -> urllib.robotparser.RobotFileParser | None:
         parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
         cache = self._robots_cache_path(netloc)
         try:
@@ -341,7 +496,9 @@ class Fetcher:
         except FileNotFoundError:
             fresh = False
         if fresh:
-            parser.parse(cache.read_text(encoding="utf-8").splitlines())
+            text = cache.read_text(encoding="utf-8")
+            parser.parse(text.splitlines())
+            self._apply_crawl_delay(text, netloc)
             return parser
         result = self._request(origin + "/robots.txt", kind="robots")
         self.robots_fetched += 1
@@ -351,12 +508,26 @@ class Fetcher:
             text = ""  # RFC 9309: an unavailable robots.txt (4xx) allows everything
         else:
             # RFC 9309: an unreachable robots.txt (5xx, network) means "disallow all" for now.
-            log.error("robots.txt of %s unreachable (%s); not crawling that host this run", origin, result.reason)
-            parser.disallow_all = True
-            return parser
+            if result.status == 0:
+                reason = f"site unreachable: no answer from {origin} ({result.reason})"
+            else:
+                reason = (f"robots.txt of {origin} unavailable (HTTP {result.status}); "
+                          "not crawling that host this run (RFC 9309)")
+            log.error("%s", reason)
+            self._robots_down[origin] = (result.status, reason)
+            return None
         parser.parse(text.splitlines())
+        self._apply_crawl_delay(text, netloc)
         self._write_robots_cache(cache, text)
         return parser
+
+    def _apply_crawl_delay(self, robots_txt: str, netloc: str) -> None:
+        delay = crawl_delay(robots_txt, self.settings.user_agent)
+        if delay:
+            seconds = min(float(delay), MAX_CRAWL_DELAY)
+            if seconds < float(delay):
+                log.warning("robots.txt of %s asks for Crawl-delay %s s; using %s s", netloc, delay, seconds)
+            self.limiter.set_crawl_delay(netloc, seconds)
 
     def _write_robots_cache(self, path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -372,14 +543,29 @@ class Fetcher:
 
     def _request(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                  kind: str) -> FetchResult:
+        outer = getattr(_deadline_local, "watch", None)  # robots.txt is fetched inside a page request
+        _deadline_local.watch = self.deadline
+        fired = self.deadline.fired
+        try:
+            result = self._request_inner(url, etag=etag, last_modified=last_modified, kind=kind)
+        finally:
+            _disarm_current()
+            _deadline_local.watch = outer
+        if result.outcome == "failed" and self.deadline.fired > fired:
+            result.reason = (f"request deadline of {self.deadline.seconds:g} s exceeded "
+                             f"(QDP_REQUEST_DEADLINE); last error: {result.reason}")
+        return result
+
+    def _request_inner(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                       kind: str) -> FetchResult:
         retries: Retry = self.retry.new()
         current = url
         redirects = 0
         while True:
             if not self.policy.allowed(current):
                 return FetchResult(current, "refused", reason=f"host {url_host(current)} is not allowed")
-            if kind != "robots" and not self.robots_allows(current):
-                return FetchResult(current, "refused", reason="disallowed by robots.txt")
+            if kind != "robots" and (blocked := self._robots_block(current)) is not None:
+                return blocked
             host = url_host(current)
             self.hooks.host = host
             self.limiter.wait(host)
@@ -388,6 +574,7 @@ class Fetcher:
                 headers["If-None-Match"] = etag
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
+            fired = self.deadline.fired
             prepared = self.session.prepare_request(requests.Request("GET", current, headers=headers))
             prepared.qdp_retries = retries  # type: ignore[attr-defined]
             self.requests += 1
@@ -395,6 +582,7 @@ class Fetcher:
                 resp = self.session.send(prepared, stream=True, timeout=self.timeout, allow_redirects=False)
             except requests.RequestException as exc:  # the retry budget is spent
                 return FetchResult(current, "failed", reason=f"{type(exc).__name__}: {exc}")
+            self.answered += 1
             # What urllib3 has used of the budget so far (it retries 5xx/429 internally).
             retries = getattr(resp.raw, "retries", None) or retries
             status = resp.status_code
@@ -434,12 +622,17 @@ class Fetcher:
                                    reason=f"content type {mime} is not a web page")
             try:
                 body = self._read_capped(resp)
+                if self.deadline.fired > fired:
+                    # The watchdog cut the answer short; what arrived may even parse (headers cut
+                    # at a line end read as complete): never take it for a page.
+                    raise ProtocolError(f"request deadline of {self.deadline.seconds:g} s exceeded")
             except _Oversize as exc:
                 resp.close()
                 return FetchResult(current, "refused", status=status, content_type=ctype, reason=str(exc))
             except (Urllib3HTTPError, OSError) as exc:
-                # Truncated body (Content-Length not met) or a timeout mid-body: retry the URL.
+                # Truncated body (Content-Length not met), a timeout mid-body or the deadline: retry the URL.
                 resp.close()
+                _disarm_current()
                 try:
                     retries = retries.increment("GET", current, error=exc)
                 except MaxRetryError:
@@ -447,6 +640,7 @@ class Fetcher:
                 retries.sleep()
                 continue
             resp.close()
+            _disarm_current()
             return FetchResult(current, "ok", status=status, body=body, content_type=ctype,
                                charset=_declared_charset(ctype), etag=info["etag"],
                                last_modified=info["last_modified"], headers=dict(resp.headers))

@@ -56,6 +56,8 @@ def _record_to_json(record: FetchRecord, extra: dict[str, Any] | None) -> str:
 
 def _record_from_row(row: dict[str, Any]) -> FetchRecord:
     kw = {k: v for k, v in row.items() if k in _FIELDS}
+    if kw.get("reason") is None and row.get("error"):
+        kw["reason"] = row["error"]  # manifests written before FetchRecord.reason existed
     kw["fetched_at"] = dt.datetime.fromisoformat(row["fetched_at"])
     if kw.get("list_date"):
         kw["list_date"] = dt.date.fromisoformat(kw["list_date"])
@@ -129,8 +131,8 @@ class LandingZone:
         return self._writer
 
     def append(self, record: FetchRecord, **extra: Any) -> None:
-        """Add a manifest row (also for 304s and failures). ``extra`` keys (e.g. ``outcome``,
-        ``error``) are kept in the file for people reading it; ``records()`` returns the FetchRecord."""
+        """Add a manifest row (also for 304s, rejections and failures). ``extra`` keys are kept in
+        the file for people reading it; ``records()`` returns the FetchRecord."""
         if record.sha256 is not None and not self.has(record.sha256):
             raise LandingError(f"manifest row for {record.url} names object {record.sha256}, which is not stored")
         writer = self._open_writer()
@@ -188,10 +190,11 @@ class LandingZone:
         return iter(out)
 
     def latest(self) -> dict[tuple[str, int], FetchRecord]:
-        """The latest *stored* version (a row with a body) per (host, notice_id)."""
+        """The latest *stored* version (an accepted body) per (host, notice_id). Rejected bodies
+        are kept for inspection but are never a version."""
         latest: dict[tuple[str, int], FetchRecord] = {}
         for rec in self.records():
-            if rec.sha256 is not None:
+            if rec.sha256 is not None and rec.outcome == "stored":
                 latest[(rec.host, rec.notice_id)] = rec  # records() is sorted: later wins
         return latest
 
@@ -200,7 +203,7 @@ class LandingZone:
         from the one before it (a body that changes back is a version again)."""
         out: list[FetchRecord] = []
         for rec in self.records():
-            if (rec.host == host and rec.notice_id == notice_id and rec.sha256
+            if (rec.host == host and rec.notice_id == notice_id and rec.sha256 and rec.outcome == "stored"
                     and (not out or out[-1].sha256 != rec.sha256)):
                 out.append(rec)
         return out

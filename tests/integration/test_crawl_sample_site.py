@@ -137,7 +137,9 @@ def test_offsite_redirect_oversize_and_failures_are_recorded(sample_site: Runnin
     zone = LandingZone(settings.landing_dir)
     refused_rows = [r for r in zone.rows() if r["outcome"] == "refused"]
     assert {r["notice_id"] for r in refused_rows} == {n.notice_id for n in big}
-    assert all("limit" in r["error"] for r in refused_rows)
+    assert all("limit" in r["reason"] for r in refused_rows)
+    # Refused fetches are not forgotten: the channel stays incomplete until they are fetched.
+    assert report.details["channel_status"]["jyj-ghjh"]["status"] == "incomplete"
     assert not {(HOST, n.notice_id) for n in big} & set(zone.latest())
     assert {(HOST, n.notice_id) for n in notices if len(n.page().body) <= limit} <= set(zone.latest())
 

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from etl import warehouse
-from etl.load import load_notices, loaded_content_hashes, new_notice_keys
+from etl.load import current_content_hashes, load_notices, new_notice_keys
 from etl.records import ItemLink
 from etl.warehouse import runs, schema
 from tests.fixtures.warehouse import T0, dump_warehouse, make_notice_record
@@ -77,7 +77,7 @@ def test_revised_notice_keeps_both_revisions(engine):
     assert len(current) == 4 and all("v2" in row["headline"] for row in current)
     assert {r["item_uid"] for r in current} >= {"www.qingdao.gov.cn:3012345:1:1", "www.qingdao.gov.cn:3012345:2:1"}
     assert new_notice_keys(engine, run_id) == [["www.qingdao.gov.cn", 3012345]]
-    assert loaded_content_hashes(engine) == {old.content_sha256, new.content_sha256}
+    assert current_content_hashes(engine) == {("www.qingdao.gov.cn", 3012345): new.content_sha256}
 
     # Replaying the old staging file later changes nothing (idempotent), the database rejects a
     # second current revision outright.

@@ -1,4 +1,4 @@
-"""Crawler units: channel config validation, list-page parsing, pagination, SiteChangedError."""
+"""Crawler units: channel config validation, list-page parsing, pagination."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 
 from etl.crawl import (
     ChannelConfigError,
-    SiteChangedError,
     crawl,
     crawl_channel,
     list_page_url,
@@ -157,20 +156,27 @@ def list_server() -> Iterator[type[_ListServer]]:
         s.stop()
 
 
-def test_empty_first_list_page_raises_site_changed(list_server, tmp_path: Path) -> None:
+def test_empty_first_list_page_fails_the_channel_and_names_the_selector(list_server, tmp_path: Path) -> None:
     server = list_server(b"<html><body><div class='redesigned'>new layout</div></body></html>")
     settings = Settings(site_url=server.url, data_dir=tmp_path, rate_limit=0)
-    with pytest.raises(SiteChangedError, match=r"jyj-ghjh.*/zwgk/xxgk/jyj/gkml/ghjh/"):
-        crawl_channel(settings, CHANNEL)
+    report = crawl_channel(settings, CHANNEL)  # never raises
+    status = report.details["channel_status"]["jyj-ghjh"]
+    assert status["status"] == "failed" and "/zwgk/xxgk/jyj/gkml/ghjh/" in status["reason"]
+    assert "listChangeDiv" in status["site_change"] and "zero entries" in status["site_change"]
+    assert report.counts["channels_failed"] == 1 and report.details["site_unreachable"] is False
     other = dataclasses.replace(CHANNEL, key="kjj-gwfg", list_path="/zwgk/xxgk/kjj/gkml/gwfg/")
-    with pytest.raises(SiteChangedError, match=r"jyj-ghjh.*kjj-gwfg"):  # crawl names every changed channel
-        crawl(settings, [CHANNEL, other])
+    total = crawl(settings, [CHANNEL, other])  # every changed channel is named, none stops the other
+    assert {k: v["status"] for k, v in total.details["channel_status"].items()} == {
+        "jyj-ghjh": "failed", "kjj-gwfg": "failed"}
+    assert all(v["site_change"] for v in total.details["channel_status"].values())
+    assert total.counts["channels_failed"] == 2
 
 
-def test_missing_first_list_page_raises_site_changed(list_server, tmp_path: Path) -> None:
+def test_missing_first_list_page_fails_the_channel(list_server, tmp_path: Path) -> None:
     server = list_server(b"<html>gone</html>", status=404)
-    with pytest.raises(SiteChangedError, match="404"):
-        crawl_channel(Settings(site_url=server.url, data_dir=tmp_path, rate_limit=0), CHANNEL)
+    report = crawl_channel(Settings(site_url=server.url, data_dir=tmp_path, rate_limit=0), CHANNEL)
+    status = report.details["channel_status"]["jyj-ghjh"]
+    assert status["status"] == "failed" and "404" in status["reason"] and "404" in status["site_change"]
 
 
 def test_list_page_failure_is_counted_and_leaves_the_channel_incomplete(list_server, tmp_path: Path) -> None:

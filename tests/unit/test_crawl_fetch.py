@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -288,3 +289,75 @@ def test_rate_limit_applies_to_real_requests(tiny, tmp_path: Path) -> None:
             assert f.get(server.url + "/r.shtml").outcome == "ok"
         elapsed = time.monotonic() - started
     assert elapsed >= 0.2  # robots + 4 pages at 20/s: at least 4 intervals of 50 ms
+
+
+# --------------------------------------------------------------------------- issue 9: hostile servers
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://www.qingdao.gov.cn/zwgk/xxgk/jyj/%2e%2e/%2E%2e/admin/", "https://www.qingdao.gov.cn/zwgk/admin/"),
+    ("https://www.qingdao.gov.cn//zwgk///xxgk//a.shtml", "https://www.qingdao.gov.cn/zwgk/xxgk/a.shtml"),
+    ("https://www.qingdao.gov.cn/zwgk/%2e/%7Euser/%41b", "https://www.qingdao.gov.cn/zwgk/~user/Ab"),
+    ("https://www.qingdao.gov.cn/%2e%2e/%2e%2e/etc/passwd", "https://www.qingdao.gov.cn/etc/passwd"),
+    ("https://www.qingdao.gov.cn/a%2Fb/c", "https://www.qingdao.gov.cn/a%2Fb/c"),  # reserved: kept encoded
+])
+def test_encoded_dots_and_duplicate_slashes_are_normalised_before_policy(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_an_encoded_dot_dot_link_cannot_reach_a_disallowed_path(tiny, tmp_path: Path) -> None:
+    server = tiny({"/private/x.shtml": lambda h, n: send(h, 200, PAGE)})
+    with _fetcher(server, tmp_path) as f:
+        result = f.get(canonical_url("/public/%2e%2e/private//x.shtml", base=server.url + "/"))
+    assert result.outcome == "refused" and "robots" in result.reason
+    assert server.hits["/private/x.shtml"] == 0
+
+
+def test_robots_crawl_delay_is_honoured_when_larger_than_the_rate_limit(tiny, tmp_path: Path) -> None:
+    server = tiny({"/robots.txt": lambda h, n: send(h, 200, b"User-agent: *\nCrawl-delay: 0.3\n", "text/plain"),
+                   "/a.shtml": lambda h, n: send(h, 200, PAGE)})
+    with _fetcher(server, tmp_path, rate_limit=100) as f:
+        started = time.perf_counter()
+        for _ in range(3):
+            assert f.get(server.url + "/a.shtml").outcome == "ok"
+        elapsed = time.perf_counter() - started
+        assert f.limiter.interval_for(server.url.split("//", 1)[1]) == pytest.approx(0.3)
+    assert elapsed >= 0.55  # three pages 0.3 s apart (the robots.txt fetch itself goes first)
+    with _fetcher(server, tmp_path, rate_limit=1) as f:  # the cached robots.txt still carries the delay
+        f.get(server.url + "/a.shtml")
+        assert f.limiter.interval_for(server.url.split("//", 1)[1]) == 1.0  # the larger of the two
+
+
+def test_unreachable_robots_txt_says_site_unreachable(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(site_url=f"http://127.0.0.1:{port}", data_dir=tmp_path, rate_limit=0, retries=0)
+    with Fetcher(settings) as f:
+        result = f.get(f"http://127.0.0.1:{port}/zwgk/")
+        again = f.get(f"http://127.0.0.1:{port}/zwgk/index_1.shtml")
+    assert result.outcome == again.outcome == "failed" and f.answered == 0
+    assert "site unreachable" in result.reason and "disallowed" not in result.reason
+    assert f.requests == 1  # the verdict is kept for the run: no hammering a host that is down
+
+
+def test_slow_headers_are_cut_at_the_deadline(tiny, tmp_path: Path) -> None:
+    def trickle_headers(h: BaseHTTPRequestHandler, n: int) -> None:
+        # Each byte comes well inside the read timeout; the whole status line never finishes in time.
+        try:
+            for ch in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Slow: " + b"x" * 200:
+                h.wfile.write(bytes([ch]))
+                h.wfile.flush()
+                time.sleep(0.05)
+        except OSError:  # the client gave up, as it should
+            h.close_connection = True
+
+    server = tiny({"/slow.shtml": trickle_headers})
+    with _fetcher(server, tmp_path, retries=0, timeout=1.0, request_deadline=0.8) as f:
+        started = time.perf_counter()
+        result = f.get(server.url + "/slow.shtml")
+        elapsed = time.perf_counter() - started
+    assert result.outcome == "failed" and "deadline" in result.reason
+    assert elapsed < 2.0
