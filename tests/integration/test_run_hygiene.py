@@ -154,3 +154,26 @@ def test_the_lock_is_held_until_released_and_dropped_with_its_process(warehouse_
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def test_a_bad_page_seen_by_every_run_stays_one_quarantine_row(warehouse_url, tmp_path):
+    """The validate stage of three runs holding back the same furniture page: one row, counted."""
+    from etl.pipeline import PARSED_FILE, begin_run, run_dir, validate_stage, write_records
+    from etl.settings import Settings
+
+    settings = Settings.from_env({"QDP_DATA_DIR": str(tmp_path / "data"), "QDP_WAREHOUSE_URL": warehouse_url})
+    furniture = make_notice_record(3200001, items=0, sections=0, doc_type="notice", plan_year=None,
+                                   title="青岛政务网")
+    run_ids = []
+    for _ in range(3):
+        run_id = begin_run(settings)
+        write_records(run_dir(settings, run_id) / PARSED_FILE, [furniture])
+        report = validate_stage(settings, run_id)
+        assert report.counts["notices_quarantined"] == 1
+        run_ids.append(run_id)
+    engine = warehouse.get_engine(warehouse_url)
+    q = schema.quarantine
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(q.c.record_key, q.c.failed_check, q.c.seen_count, q.c.run_id)).all()
+    assert [(r.record_key, r.failed_check, r.seen_count, r.run_id) for r in rows] == [
+        ("www.qingdao.gov.cn/3200001", "title_not_site_furniture", 3, run_ids[-1])]
