@@ -9,7 +9,8 @@ Watches the channels listed in `etl/crawl/channels.yaml` on the Qingdao municipa
 2. **parse** — pages → notice / section / plan-item / numeric-target records (Simplified Chinese);
 3. **validate** — Great Expectations suites from `expectations/`; failing records go to quarantine;
 4. **load** — idempotent upsert into the warehouse (`qdp_warehouse` connection or
-   `QDP_WAREHOUSE_URL`), keeping every revision; updates the `qingdao_plan_items` asset;
+   `QDP_WAREHOUSE_URL`), keeping every revision; `publish_plan_items` then updates the
+   `qingdao_plan_items` asset, only when something new or revised was loaded;
 5. **compare** — year-over-year links between each department's plans;
 6. **alert** — new notices to the Apprise URLs in `QDP_ALERT_URLS`.
 
@@ -19,6 +20,11 @@ Two DAGs share these tasks:
   re-checked with conditional requests, so revised notices become new revisions;
 - `qingdao_notices_watch` (hourly): incremental — one request per channel when nothing changed,
   so subscribers hear about a new notice within the hour.
+
+7. **finish_run** — records the run's health in `etl_run` (success, degraded, failed) and fails
+   when the run failed (site unreachable, no channel read, a stage crashed); **check_health** fails
+   when it is degraded (some channels or pages failed; what was read is loaded): a red DAG run
+   either way, told apart by which of the two tasks failed and by `etl_run.health_reasons`.
 
 Every task calls one function of the `etl` package; nothing here imports pandas or GX.
 Params: `full_crawl` re-reads every list page and re-checks known notices (backfill).
@@ -31,6 +37,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from etl.alert import task_failure_callback
 
@@ -52,6 +59,15 @@ DEFAULT_ARGS = {
     # Per task, not on the DAG: DAG-level on_failure_callback does not fire on some 3.x releases.
     "on_failure_callback": task_failure_callback,
 }
+
+
+def _stage(etl_run_id: str, stage: str):
+    """Settings for a stage task, after its heartbeat (a silent run is later closed as abandoned)."""
+    from etl.pipeline import stage_started
+
+    settings = _settings()
+    stage_started(settings, etl_run_id, stage)
+    return settings
 
 
 def notices_pipeline():
@@ -80,57 +96,74 @@ def notices_pipeline():
     def parse(etl_run_id: str, crawled: list[dict]) -> dict:
         from etl.pipeline import parse_stage
 
-        return parse_stage(_settings(), etl_run_id).to_dict()
+        return parse_stage(_stage(etl_run_id, "parse"), etl_run_id).to_dict()
 
     @task
     def validate(etl_run_id: str, parsed: dict) -> dict:
         from etl.pipeline import validate_stage
 
-        return validate_stage(_settings(), etl_run_id).to_dict()
+        return validate_stage(_stage(etl_run_id, "validate"), etl_run_id).to_dict()
 
-    @task(outlets=[PLAN_ITEMS])
+    @task
     def load(etl_run_id: str, validated: dict) -> dict:
         from etl.pipeline import load_stage
 
-        return load_stage(_settings(), etl_run_id).to_dict()
+        return load_stage(_stage(etl_run_id, "load"), etl_run_id).to_dict()
+
+    @task(outlets=[PLAN_ITEMS])
+    def publish_plan_items(loaded: dict) -> None:
+        """Holds the asset: succeeds (one asset event) only when the load changed the warehouse; a
+        skipped task emits no event, so consumers are not woken for nothing."""
+        counts = loaded["counts"]
+        if not (counts.get("notices_new") or counts.get("notices_revised")):
+            raise AirflowSkipException("nothing new or revised was loaded: no asset event")
 
     @task
     def compare(etl_run_id: str, loaded: dict) -> dict:
         from etl.pipeline import compare_stage
 
-        return compare_stage(_settings(), etl_run_id).to_dict()
+        return compare_stage(_stage(etl_run_id, "compare"), etl_run_id).to_dict()
 
     @task
     def alert(etl_run_id: str, loaded: dict) -> dict:
         from etl.pipeline import alert_stage
 
-        return alert_stage(_settings(), etl_run_id, loaded).to_dict()
+        return alert_stage(_stage(etl_run_id, "alert"), etl_run_id, loaded).to_dict()
 
     @task(trigger_rule="all_done", retries=0)
-    def finish_run(etl_run_id: str, crawled: list[dict], parsed: dict, validated: dict, loaded: dict,
-                   compared: dict, alerted: dict) -> None:
+    def finish_run(etl_run_id: str, channels: list[str], crawled: list[dict], parsed: dict,
+                   validated: dict, loaded: dict, compared: dict, alerted: dict) -> dict:
+        """Record the run's health in etl_run; fail (DAG run red) when the run failed."""
         from etl.pipeline import finish_run as finish
 
-        # A failed upstream task leaves no report; the run is then recorded as failed, and this
-        # task fails too so that the DAG run is not reported green.
-        stages = {"parse": parsed, "validate": validated, "load": loaded, "compare": compared,
-                  "alert": alerted}
-        missing = [name for name, report in stages.items() if report is None]
+        # A failed upstream task leaves no report: finish_run's health check counts it as failed.
         crawled = [r for r in (crawled or []) if r]
-        reports = crawled + [r for r in stages.values() if r]
-        finish(_settings(), etl_run_id, reports, status="failed" if missing else "success")
-        if missing:
-            raise RuntimeError(f"run {etl_run_id} failed: no report from {', '.join(missing)}")
+        crashed = {}
+        if len(crawled) < len(channels or []):
+            crashed["crawl"] = f"{len(channels) - len(crawled)} of {len(channels)} channel task(s) failed"
+        stages = [parsed, validated, loaded, compared, alerted]
+        health = finish(_settings(), etl_run_id, crawled + [r for r in stages if r], crashed=crashed)
+        if health.status == "failed":
+            raise RuntimeError(f"run {etl_run_id} {health.summary()}")
+        return health.to_dict()
+
+    @task(retries=0)
+    def check_health(health: dict) -> None:
+        """The operator's warning: fails when the run is degraded (what was good is loaded)."""
+        if health["status"] != "success":
+            raise RuntimeError("run degraded: " + "; ".join(health["reasons"]))
 
     # "run_id" is a reserved context key in Airflow, hence etl_run_id for the warehouse's run.
     etl_run_id = begin_run()
-    crawled = crawl_channel.expand(channel_key=list_channels())
+    channels = list_channels()
+    crawled = crawl_channel.expand(channel_key=channels)
     parsed = parse(etl_run_id, crawled)
     validated = validate(etl_run_id, parsed)
     loaded = load(etl_run_id, validated)
+    publish_plan_items(loaded)
     compared = compare(etl_run_id, loaded)
     alerted = alert(etl_run_id, loaded)
-    finish_run(etl_run_id, crawled, parsed, validated, loaded, compared, alerted)
+    check_health(finish_run(etl_run_id, channels, crawled, parsed, validated, loaded, compared, alerted))
 
 
 def _full_crawl_param(default: bool) -> dict:

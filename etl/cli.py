@@ -33,16 +33,36 @@ def _latest_run(settings: Settings, needs: str) -> str:
     return runs[-1].name
 
 
+RUN_EXIT_CODES = """exit codes (the run's status in etl_run):
+  0  success   every channel and page was read
+  3  degraded  what could be read was loaded, but some channels or pages failed (see the reasons)
+  1  failed    nothing could be read (site unreachable, every channel broken), the warehouse is
+               unreachable, or a stage crashed (also: unknown QDP_* setting)
+  2            bad command line"""
+
+
 def cmd_run(args, settings: Settings) -> int:
     from .pipeline import run_pipeline
     from .report import print_summary
 
-    reports = run_pipeline(settings, full=args.full, progress=not args.quiet)
-    for r in reports:
+    try:
+        result = run_pipeline(settings, full=args.full, progress=not args.quiet)
+    except Exception as exc:  # the run could not even begin: warehouse unreachable or unmigratable
+        logging.getLogger("etl.cli").exception("run could not begin")
+        print(f"run FAILED before it began (warehouse {settings.warehouse_url!r}): {exc}", file=sys.stderr)
+        return 1
+    for r in result:
         _print_report(r, args.json)
-    if not args.json:
-        print_summary(settings, department=args.department)
-    return 0
+    health = result.health
+    if args.json:
+        print(json.dumps({"run_id": result.run_id, "health": health.to_dict()}, ensure_ascii=False))
+    else:
+        if health.status != "failed":
+            print_summary(settings, department=args.department)
+        print(f"run {result.run_id}: {health.status.upper()}")
+        for reason in health.reasons:
+            print(f"  - {reason}")
+    return health.exit_code
 
 
 def cmd_sample_site(args, settings: Settings) -> int:
@@ -193,7 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print the stage report as JSON")
         return p
 
-    p = add("run", cmd_run, "run the whole pipeline in this process")
+    p = sub.add_parser(
+        "run", help="run the whole pipeline in this process",
+        description="Run the whole pipeline in this process (crawl, parse, validate, load, compare, alert).",
+        epilog=RUN_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=cmd_run)
+    p.add_argument("--json", action="store_true", help="print the stage reports and the run's health as JSON")
     p.add_argument("--full", action="store_true", help="re-read every list page and re-check known notices")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--department", default="青岛市教育局", help="department of the year-over-year table")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .health import DEGRADED, PIPELINE_STAGES, SUCCESS, RunHealth, assess_run
 from .records import (
     NoticeRecord,
     ParseWarning,
@@ -69,17 +71,27 @@ def read_records(path: Path) -> Iterator[NoticeRecord]:
 # --------------------------------------------------------------------------- stages
 
 
-def begin_run(settings: Settings, *, dag_id: str | None = None, dag_run_id: str | None = None) -> str:
-    """Migrate the warehouse to the current schema and open an ``etl_run`` audit row."""
+def begin_run(settings: Settings, *, dag_id: str | None = None, dag_run_id: str | None = None,
+              owner_pid: int | None = None) -> str:
+    """Migrate the warehouse to the current schema, close runs that died (``abandoned``), and open
+    an ``etl_run`` audit row. ``owner_pid``: the process that runs every stage (``qdp run``)."""
     from . import warehouse
     from .warehouse import runs
 
     engine = _engine(settings)
     warehouse.upgrade(engine)
-    run_id = runs.start_run(engine, dag_id=dag_id, dag_run_id=dag_run_id)
+    run_id = runs.start_run(engine, dag_id=dag_id, dag_run_id=dag_run_id, owner_pid=owner_pid)
     run_dir(settings, run_id)
     log.info("run %s started (warehouse %s)", run_id, engine.url.render_as_string(hide_password=True))
     return run_id
+
+
+def stage_started(settings: Settings, run_id: str, stage: str) -> None:
+    """Heartbeat: ``run_id`` is alive and in ``stage`` (a run silent for long is taken for dead)."""
+    from .warehouse import runs
+
+    runs.heartbeat(_engine(settings), run_id, stage)
+    log.info("run %s: stage %s started", run_id, stage)
 
 
 def crawl_stage(settings: Settings, channel_keys: list[str] | None = None, *, full: bool = False,
@@ -172,18 +184,27 @@ def validate_stage(settings: Settings, run_id: str) -> StageReport:
 
 
 def load_stage(settings: Settings, run_id: str) -> StageReport:
-    """Load validated records into the warehouse (idempotent, revisions kept)."""
-    from . import load
+    """Load validated records into the warehouse (idempotent, revisions kept).
+
+    Loads are serialised by the warehouse's "write" lock: two runs loading the same notices at
+    once would both see them missing and collide on the revision key.
+    """
+    from . import load, warehouse
 
     path = run_dir(settings, run_id) / VALID_FILE
-    return load.load_notices(_engine(settings), read_records(path), run_id=run_id)
+    engine = _engine(settings)
+    with warehouse.exclusive(engine, "write"):
+        return load.load_notices(engine, read_records(path), run_id=run_id)
 
 
 def compare_stage(settings: Settings, run_id: str | None = None) -> StageReport:
     """Recompute year-over-year item links for every department."""
+    from . import warehouse
     from .compare import compare_warehouse
 
-    return compare_warehouse(_engine(settings))
+    engine = _engine(settings)
+    with warehouse.exclusive(engine, "write"):  # replaces links wholesale: one writer at a time
+        return compare_warehouse(engine)
 
 
 def alert_stage(settings: Settings, run_id: str, load_report: StageReport | dict[str, Any]) -> StageReport:
@@ -196,33 +217,80 @@ def alert_stage(settings: Settings, run_id: str, load_report: StageReport | dict
 
 
 def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict[str, Any]], *,
-               status: str = "success") -> None:
+               crashed: dict[str, str] | None = None, expected: Iterable[str] = PIPELINE_STAGES,
+               status: str | None = None) -> RunHealth:
+    """Close the run: judge its health from the stage reports (``etl.health.assess_run``), record
+    status, reasons and per-stage counts in ``etl_run``, log the verdict, and return it.
+
+    ``crashed``: stage -> error for stages that raised; ``expected``: stages that should have
+    reported (a missing one failed). ``status`` forces a verdict (reasons are still computed).
+    Everything a run-end hook needs is here: ``health`` (status, reasons, channels) and ``merged``
+    (one report per stage).
+    """
     from .warehouse import runs
 
     objs = [r if isinstance(r, StageReport) else StageReport(**r) for r in reports]
-    runs.finish_run(_engine(settings), run_id, status=status, reports=merge_reports(objs))
+    health = assess_run(objs, crashed=crashed, expected=expected)
+    if status is not None:
+        health.status = status
+    merged = merge_reports(objs)
+    runs.finish_run(_engine(settings), run_id, status=health.status, reports=merged,
+                    reasons=health.reasons)
+    level = {SUCCESS: logging.INFO, DEGRADED: logging.WARNING}.get(health.status, logging.ERROR)
+    log.log(level, "run %s %s", run_id, health.summary())
+    return health
 
 
 # --------------------------------------------------------------------------- whole pipeline
 
 
+class RunResult(list):
+    """The stage reports of a run (a list, as before) with the run's id and health."""
+
+    def __init__(self, run_id: str, reports: Iterable[StageReport], health: RunHealth) -> None:
+        super().__init__(reports)
+        self.run_id = run_id
+        self.health = health
+
+    @property
+    def exit_code(self) -> int:
+        return self.health.exit_code
+
+
 def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = False,
-                 dag_id: str | None = None, dag_run_id: str | None = None) -> list[StageReport]:
-    """Every stage in order, in this process (``qdp run``)."""
-    run_id = begin_run(settings, dag_id=dag_id, dag_run_id=dag_run_id)
+                 dag_id: str | None = None, dag_run_id: str | None = None) -> RunResult:
+    """Every stage in order, in this process (``qdp run``); never raises for a stage's failure.
+
+    A crashed crawl still lets what was landed be parsed and loaded (the run is ``failed`` all the
+    same); a later stage crashing stops the run there. The verdict is ``result.health``.
+    """
+    run_id = begin_run(settings, dag_id=dag_id, dag_run_id=dag_run_id, owner_pid=os.getpid())
     reports: list[StageReport] = []
-    status = "failed"
+    crashed: dict[str, str] = {}
+
+    def stage(name: str, fn, *args, **kw) -> StageReport | None:
+        stage_started(settings, run_id, name)
+        try:
+            report = fn(*args, **kw)
+        except Exception as exc:
+            log.exception("run %s: stage %s crashed", run_id, name)
+            crashed[name] = f"{type(exc).__name__}: {exc}"
+            return None
+        reports.append(report)
+        return report
+
     try:
-        reports.append(crawl_stage(settings, full=full, progress=progress))
-        reports.append(parse_stage(settings, run_id))
-        reports.append(validate_stage(settings, run_id))
-        load_report = load_stage(settings, run_id)
-        reports.append(load_report)
-        reports.append(compare_stage(settings, run_id))
-        reports.append(alert_stage(settings, run_id, load_report))
-        status = "success"
-    finally:
-        finish_run(settings, run_id, reports, status=status)
+        stage("crawl", crawl_stage, settings, full=full, progress=progress)
+        if (stage("parse", parse_stage, settings, run_id)
+                and stage("validate", validate_stage, settings, run_id)
+                and (load_report := stage("load", load_stage, settings, run_id))):
+            stage("compare", compare_stage, settings, run_id)
+            stage("alert", alert_stage, settings, run_id, load_report)
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit: close the run, then go
+        crashed.setdefault("run", f"interrupted: {type(exc).__name__}")
+        finish_run(settings, run_id, reports, crashed=crashed)
+        raise
+    health = finish_run(settings, run_id, reports, crashed=crashed)
     for r in reports:
         r.details.setdefault("run_id", run_id)
-    return reports
+    return RunResult(run_id, reports, health)

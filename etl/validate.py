@@ -107,6 +107,8 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
             "department": p.department, "doc_type": p.doc_type, "plan_year": p.plan_year,
             "is_plan": p.doc_type in PLAN_DOC_TYPES, "section_count": len(p.sections),
             "item_count": len(p.items), "warning_count": len(p.warnings),
+            # Characters of main text: page furniture and error templates have (next to) none.
+            "body_chars": len("".join((p.body_text or "").split())),
         })
         for it in p.items:
             ikey = item_key(rec, it.section, it.ordinal)
@@ -124,7 +126,7 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
         "notice": pd.DataFrame(notices, columns=[
             "record_key", "host", "notice_id", "url", "channel", "content_sha256", "title", "published",
             "published_year", "days_in_future", "department", "doc_type", "plan_year", "is_plan",
-            "section_count", "item_count", "warning_count"]),
+            "section_count", "item_count", "warning_count", "body_chars"]),
         "plan_item": pd.DataFrame(items, columns=[
             "record_key", "notice_key", "section", "ordinal", "marker", "headline", "text",
             "traditional_chars"]),
@@ -133,7 +135,7 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
     }
     # Nullable integer columns keep "missing" distinct from 0 for the expectations.
     for name, cols in {"notice": ["notice_id", "published_year", "days_in_future", "plan_year",
-                                  "section_count", "item_count", "warning_count"],
+                                  "section_count", "item_count", "warning_count", "body_chars"],
                        "plan_item": ["section", "ordinal", "traditional_chars"]}.items():
         for col in cols:
             frames[name][col] = frames[name][col].astype("Int64")
@@ -162,10 +164,17 @@ def _gx_context(data_docs_dir: Path | None):
     return gx, context
 
 
-def _check_name(expectation_config: Any) -> str:
-    kwargs = expectation_config.kwargs
+def _name_check(type_: str, kwargs: dict[str, Any], meta: dict[str, Any] | None) -> str:
+    """``meta.check`` when the suite names the check (several checks of one type on one column),
+    else ``type(column)``."""
+    if meta and meta.get("check"):
+        return str(meta["check"])
     target = kwargs.get("column") or ",".join(kwargs.get("column_list") or []) or "table"
-    return f"{expectation_config.type}({target})"
+    return f"{type_}({target})"
+
+
+def _check_name(expectation_config: Any) -> str:
+    return _name_check(expectation_config.type, expectation_config.kwargs, expectation_config.meta)
 
 
 def run_suites(frames: dict[str, pd.DataFrame], *, suites: dict[str, dict[str, Any]] | None = None,
@@ -228,9 +237,7 @@ def run_suites(frames: dict[str, pd.DataFrame], *, suites: dict[str, dict[str, A
 
 def _reason(check: str, suites: dict[str, dict[str, Any]], suite: str) -> str:
     for exp in suites[suite]["expectations"]:
-        kw = exp["kwargs"]
-        target = kw.get("column") or ",".join(kw.get("column_list") or []) or "table"
-        if f"{exp['type']}({target})" == check:
+        if _name_check(exp["type"], exp["kwargs"], exp.get("meta")) == check:
             why = (exp.get("meta") or {}).get("why")
             return f"failed {check}" + (f": {why}" if why else "")
     return f"failed {check}"

@@ -8,9 +8,10 @@ year-over-year compare stage.  Table definitions live in ``schema.py``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,16 +100,67 @@ def _alembic_config(connection: sa.Connection):
     return cfg
 
 
+@contextlib.contextmanager
+def exclusive(url_or_engine: str | sa.URL | Engine, name: str) -> Iterator[None]:
+    """Hold the warehouse-wide lock ``name`` (e.g. "migrate", "write") for the block; wait for it.
+
+    PostgreSQL: a session advisory lock keyed by name and schema, on a connection of its own (a
+    killed process drops its session, and with it the lock). SQLite: an OS file lock beside the
+    database file (released by the kernel when the process dies). In-memory SQLite: no lock.
+    """
+    engine = _as_engine(url_or_engine)
+    if engine.dialect.name == "postgresql":
+        key = sa.text("SELECT hashtextextended('qdp:' || :name || ':' || current_schema(), 0)")
+        with engine.connect() as conn:
+            lock_id = conn.execute(key, {"name": name}).scalar_one()
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
+                conn.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    from filelock import FileLock
+
+    with FileLock(f"{Path(database).expanduser()}.{name}.lock"):
+        yield
+
+
+def _sqlite_foreign_keys(conn: sa.Connection, on: bool) -> None:
+    # Table rebuilds (batch migrations) drop and re-create tables other tables refer to: SQLite
+    # needs foreign keys off for that, set outside any transaction (a no-op inside one).
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def upgrade(url_or_engine: str | sa.URL | Engine, revision: str = "head") -> None:
-    """Migrate the warehouse up to ``revision`` (default: the newest), then seed departments."""
+    """Migrate the warehouse up to ``revision`` (default: the newest), then seed departments.
+
+    Serialised by the "migrate" lock: runs started together wait for the first to migrate.
+    """
     from alembic import command
 
     engine = _as_engine(url_or_engine)
-    with write_connection(engine) as conn:
-        command.upgrade(_alembic_config(conn), revision)
-        conn.commit()
-    if current_revision(engine) is not None:
-        ensure_departments(engine, refresh_curated=True)
+    with exclusive(engine, "migrate"):
+        with write_connection(engine) as conn:
+            _sqlite_foreign_keys(conn, False)
+            try:
+                command.upgrade(_alembic_config(conn), revision)
+                conn.commit()
+                if conn.dialect.name == "sqlite":
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    conn.commit()
+                    if broken:
+                        raise RuntimeError(f"migration left rows without their parent: {broken[:5]}")
+            finally:
+                _sqlite_foreign_keys(conn, True)
+        if current_revision(engine) is not None:
+            ensure_departments(engine, refresh_curated=True)
 
 
 def downgrade(url_or_engine: str | sa.URL | Engine, revision: str) -> None:
@@ -116,9 +168,13 @@ def downgrade(url_or_engine: str | sa.URL | Engine, revision: str) -> None:
     from alembic import command
 
     engine = _as_engine(url_or_engine)
-    with write_connection(engine) as conn:
-        command.downgrade(_alembic_config(conn), revision)
-        conn.commit()
+    with exclusive(engine, "migrate"), write_connection(engine) as conn:
+        _sqlite_foreign_keys(conn, False)
+        try:
+            command.downgrade(_alembic_config(conn), revision)
+            conn.commit()
+        finally:
+            _sqlite_foreign_keys(conn, True)
 
 
 def current_revision(url_or_engine: str | sa.URL | Engine) -> str | None:
@@ -312,6 +368,7 @@ __all__ = [
     "current_revision",
     "downgrade",
     "ensure_departments",
+    "exclusive",
     "get_engine",
     "head_revision",
     "replace_item_links",

@@ -220,8 +220,36 @@ etl_run = sa.Table(
     _col("dag_run_id", sa.Text, nullable=True, doc="Airflow dag_run id, when run by Airflow."),
     _col("started_at", TZ, doc="Start of the run."),
     _col("finished_at", TZ, nullable=True, doc="End of the run; NULL while running."),
-    _col("status", sa.Text, doc="running, success or failed."),
-    sa.CheckConstraint("status IN ('running', 'success', 'failed')", name="status_known"),
+    _col(
+        "status",
+        sa.Text,
+        doc="running; then success, degraded (some channels or pages failed; what was read is "
+        "loaded), failed (nothing could be read, or a stage crashed) or abandoned (killed or timed "
+        "out: closed by a later run).",
+    ),
+    _col(
+        "heartbeat_at",
+        TZ,
+        nullable=True,
+        doc="Last sign of life: set when the run starts and when each stage starts.",
+    ),
+    _col("current_stage", sa.Text, nullable=True, doc="Stage started last (where a dead run stopped)."),
+    _col("hostname", sa.Text, nullable=True, doc="Host of the process that owns a `qdp run` run."),
+    _col(
+        "pid",
+        sa.Integer,
+        nullable=True,
+        doc="Process id owning a `qdp run` run (NULL under Airflow, where every task is a process).",
+    ),
+    _col(
+        "health_reasons",
+        sa.JSON,
+        nullable=True,
+        doc="JSON list of why the run is not success (failed channels, crashed stage, ...).",
+    ),
+    sa.CheckConstraint(
+        "status IN ('running', 'success', 'degraded', 'failed', 'abandoned')", name="status_known"
+    ),
     info={"doc": "One row per pipeline run."},
 )
 
@@ -250,17 +278,27 @@ quarantine = sa.Table(
         sa.Text,
         sa.ForeignKey("etl_run.run_id", ondelete="CASCADE"),
         nullable=True,
-        doc="Run that quarantined the record.",
+        doc="Run that quarantined the record last.",
     ),
     _col("record_type", sa.Text, doc="notice, plan_item or plan_target."),
     _col("record_key", sa.Text, doc="Key of the record, e.g. www.qingdao.gov.cn/3012345/1.2"),
     _col("failed_check", sa.Text, doc="The failed expectation or rule."),
     _col("reason", sa.Text, doc="Human-readable reason."),
+    _col(
+        "content_key",
+        sa.Text,
+        doc="Content of the record: the page's sha256 for notices, a hash of the values otherwise.",
+    ),
     _col("record_values", sa.JSON, doc="The whole record as JSON, so nothing is lost."),
-    _col("quarantined_at", TZ, doc="When the record was quarantined."),
+    _col("quarantined_at", TZ, doc="When this record, content and check were first quarantined."),
+    _col("last_seen_at", TZ, doc="When a run last quarantined them."),
+    _col("seen_count", sa.Integer, doc="How many runs quarantined them."),
     sa.CheckConstraint("record_type IN ('notice', 'plan_item', 'plan_target')", name="record_type_known"),
-    sa.UniqueConstraint("run_id", "record_type", "record_key", "failed_check"),
-    info={"doc": "Records held back by validation or loading, with the reason and all their values."},
+    sa.UniqueConstraint("record_type", "record_key", "content_key", "failed_check"),
+    info={
+        "doc": "Records held back by validation or loading, with the reason and all their values: one "
+        "row per record, content and check, however many runs hold it back."
+    },
 )
 
 # Analyst views, created by migrations from sql/views/<name>.sql (name -> file stem).

@@ -4,6 +4,7 @@ sample site, in an isolated AIRFLOW_HOME with a SQLite metadata DB."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,14 +17,16 @@ ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
-def _airflow(args: list[str], env: dict[str, str], log: Path) -> None:
+def _airflow(args: list[str], env: dict[str, str], log: Path, *, check: bool = True) -> int:
     with log.open("w") as fh:
         proc = subprocess.run([AIRFLOW, *args], env=env, stdout=fh, stderr=subprocess.STDOUT,
                               timeout=300, check=False)
-    assert proc.returncode == 0, f"airflow {' '.join(args)} failed:\n{log.read_text()[-6000:]}"
+    if check:
+        assert proc.returncode == 0, f"airflow {' '.join(args)} failed:\n{log.read_text()[-6000:]}"
+    return proc.returncode
 
 
-def test_airflow_dags_test_runs_the_etl_against_the_sample_site(sample_site, tmp_path):
+def _airflow_home(tmp_path: Path, site_url: str) -> tuple[dict[str, str], Path]:
     home = tmp_path / "airflow"
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "QDP_"))}
@@ -31,12 +34,26 @@ def test_airflow_dags_test_runs_the_etl_against_the_sample_site(sample_site, tmp
         "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "GX_ANALYTICS_ENABLED": "false",
         # The site comes from the Airflow connection qdp_site, not QDP_SITE_URL: both paths work.
-        "AIRFLOW_CONN_QDP_SITE": sample_site.url, "QDP_DATA_DIR": str(data), "QDP_RATE_LIMIT": "0",
+        "AIRFLOW_CONN_QDP_SITE": site_url, "QDP_DATA_DIR": str(data), "QDP_RATE_LIMIT": "0",
         "QDP_TASK_RETRIES": "0",  # fail fast: a retry would wait minutes
     })
     home.mkdir()
     _airflow(["db", "migrate"], env, tmp_path / "migrate.log")
     _airflow(["pools", "set", "qingdao_site", "4", "requests to the Qingdao site"], env, tmp_path / "pool.log")
+    return env, data
+
+
+def _asset_events(tmp_path: Path) -> int:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'airflow' / 'airflow.db'}")
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT COUNT(*) FROM asset_event")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_airflow_dags_test_runs_the_etl_against_the_sample_site(sample_site, tmp_path):
+    env, data = _airflow_home(tmp_path, sample_site.url)
     _airflow(["dags", "test", "qingdao_notices_etl"], env, tmp_path / "dags-test.log")
 
     log = (tmp_path / "dags-test.log").read_text()
@@ -57,3 +74,28 @@ def test_airflow_dags_test_runs_the_etl_against_the_sample_site(sample_site, tmp
     assert run.dag_id == "qingdao_notices_etl" and run.dag_run_id and run.status == "success"
     assert stages == {"crawl", "parse", "validate", "load", "compare", "alert"}
     assert (data / "data_docs" / "index.html").exists()
+    assert _asset_events(tmp_path) == 1  # the load changed the warehouse: one event
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_airflow_dags_test_fails_when_the_site_is_down(tmp_path):
+    """Nothing listening at the site: the DAG run fails, etl_run says failed, no asset event."""
+    env, data = _airflow_home(tmp_path, f"http://127.0.0.1:{_closed_port()}")
+    env["QDP_RETRIES"] = "0"
+    code = _airflow(["dags", "test", "qingdao_notices_etl"], env, tmp_path / "dags-test.log", check=False)
+    log = (tmp_path / "dags-test.log").read_text()
+    assert code != 0 or "state=failed" in log, log[-4000:]
+    assert "state=success" not in log.split("DagRun Finished")[-1]
+
+    engine = sa.create_engine(f"sqlite:///{data / 'warehouse.sqlite'}")
+    with engine.connect() as conn:
+        status, reasons = conn.execute(sa.text("SELECT status, health_reasons FROM etl_run")).one()
+    engine.dispose()
+    assert status == "failed", reasons
+    assert "no channel could be read" in reasons or "site unreachable" in reasons
+    assert _asset_events(tmp_path) == 0  # nothing changed in the warehouse: no event

@@ -67,9 +67,16 @@ def test_dag_shape(dagbag, dag_id):
     assert "full_crawl" in dag.params
     tasks = {t.task_id: t for t in dag.tasks}
     assert {"begin_run", "list_channels", "crawl_channel", "parse", "validate", "load", "compare",
-            "alert", "finish_run"} <= set(tasks)
+            "alert", "finish_run", "check_health", "publish_plan_items"} <= set(tasks)
     assert tasks["crawl_channel"].pool == "qingdao_site"
-    assert [a.name for a in tasks["load"].outlets] == ["qingdao_plan_items"]
+    # The asset is held by a task of its own that skips (no event) when the load changed nothing.
+    assert [t for t, op in tasks.items() if op.outlets] == ["publish_plan_items"]
+    assert [a.name for a in tasks["publish_plan_items"].outlets] == ["qingdao_plan_items"]
+    assert tasks["publish_plan_items"].upstream_task_ids == {"load"}
+    # finish_run records the health of every run; check_health turns a degraded run into a warning.
+    assert tasks["finish_run"].trigger_rule == "all_done"
+    assert tasks["check_health"].upstream_task_ids == {"finish_run"}
+    assert not tasks["check_health"].downstream_task_ids
     # Stages run in order.
     assert "parse" in tasks["validate"].upstream_task_ids
     assert "validate" in tasks["load"].upstream_task_ids

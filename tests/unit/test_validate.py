@@ -11,9 +11,12 @@ from etl.validate import load_suite_configs, validate_records
 
 
 def _record(nid: int, items: list[PlanItem], *, doc_type="work_plan", published=dt.date(2022, 3, 1),
-            department="青岛市教育局", plan_year=2022) -> NoticeRecord:
-    parsed = ParsedNotice("市教育局2022年工作要点", published, department, doc_type, plan_year,
-                          [Section(1, "一、", "总体要求")], items)
+            department="青岛市教育局", plan_year=2022, title="市教育局2022年工作要点",
+            body: str | None = None) -> NoticeRecord:
+    body = body if body is not None else "为深入贯彻落实全市教育大会精神，现将2022年工作要点印发如下。" + "".join(
+        i.text for i in items)
+    parsed = ParsedNotice(title, published, department, doc_type, plan_year,
+                          [Section(1, "一、", "总体要求")], items, body_text=body)
     return NoticeRecord("www.qingdao.gov.cn", nid, f"https://www.qingdao.gov.cn/zwgk/t_{nid}.shtml",
                         "jyj-ghjh", "ab" * 32, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), parsed)
 
@@ -72,6 +75,51 @@ def test_data_docs_are_built(outcome):
     result, docs = outcome
     assert (docs / "index.html").exists()
     assert result.report.details["success"] is False
+
+
+@pytest.fixture(scope="module")
+def implausible():
+    """Observed: error pages and page furniture were loaded as notices titled 系统繁忙 or 青岛政务网."""
+    many = [_item(k, f"完成第{k}项年度工作任务。") for k in range(1, 1202)]
+    records = [
+        _record(11, [], doc_type="notice", plan_year=None, title="青岛政务网", body=""),
+        _record(12, [], doc_type="notice", plan_year=None, title="系统繁忙，请稍后再试",
+                body="系统繁忙，请稍后再试。返回首页"),
+        _record(13, [], doc_type="notice", plan_year=None, title="<span class=\"t\">关于开展检查的通知</span>"),
+        _record(14, many),  # a "plan" of 1,201 items: a list or a table parsed as items
+        _record(15, [_item(1, "推进<div class=\"item\">智慧校园</div>建设。")]),
+        _record(16, [], doc_type="notice", plan_year=None, title="关于开展安全检查的通知", body="   "),
+        _record(17, [], doc_type="notice", plan_year=None, title="关于开展安全检查的通知"),  # fine
+    ]
+    return validate_records(records)
+
+
+def test_implausible_pages_and_plans_go_to_quarantine_with_reasons(implausible):
+    assert [r.notice_id for r in implausible.valid] == [15, 17]  # 15 loads without its bad item
+    by_key = {q.record_key: q for q in implausible.quarantined}
+    checks = {k: q.check for k, q in by_key.items()}
+    # 11 fails two checks (site name as title, no main text): the first one found is kept.
+    assert checks.pop("www.qingdao.gov.cn/11") in {"title_not_site_furniture", "has_main_text"}
+    assert checks == {
+        "www.qingdao.gov.cn/12": "title_not_error_template",
+        "www.qingdao.gov.cn/13": "title_without_markup",
+        "www.qingdao.gov.cn/14": "plausible_item_count",
+        "www.qingdao.gov.cn/15/1.1": "text_without_markup",
+        "www.qingdao.gov.cn/16": "has_main_text",
+    }
+    assert "furniture" in by_key["www.qingdao.gov.cn/11"].reason
+    assert "error, anti-bot" in by_key["www.qingdao.gov.cn/12"].reason
+    assert "markup" in by_key["www.qingdao.gov.cn/13"].reason
+    assert "thousands" in by_key["www.qingdao.gov.cn/14"].reason
+    assert "main text" in by_key["www.qingdao.gov.cn/16"].reason
+
+
+def test_every_expectation_says_why_when_it_guards_against_a_known_failure():
+    suites = load_suite_configs()
+    for name in ("notice", "plan_item"):
+        for exp in suites[name]["expectations"]:
+            if exp["type"].endswith("not_match_regex") or exp["kwargs"].get("column") == "body_chars":
+                assert (exp.get("meta") or {}).get("why"), exp
 
 
 def test_suites_are_valid_gx_suites():
