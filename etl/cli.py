@@ -37,7 +37,7 @@ def cmd_run(args, settings: Settings) -> int:
     from .pipeline import run_pipeline
     from .report import print_summary
 
-    reports = run_pipeline(settings, full=args.full, progress=not args.quiet)
+    reports = run_pipeline(settings, full=args.full, progress=not args.quiet, backfill=args.backfill)
     for r in reports:
         _print_report(r, args.json)
     if not args.json:
@@ -104,7 +104,8 @@ def cmd_validate(args, settings: Settings) -> int:
 def cmd_load(args, settings: Settings) -> int:
     from .pipeline import VALID_FILE, load_stage
 
-    _print_report(load_stage(settings, args.run_id or _latest_run(settings, VALID_FILE)), args.json)
+    run_id = args.run_id or _latest_run(settings, VALID_FILE)
+    _print_report(load_stage(settings, run_id, backfill=args.backfill), args.json)
     return 0
 
 
@@ -116,16 +117,26 @@ def cmd_compare(args, settings: Settings) -> int:
 
 
 def cmd_alert(args, settings: Settings) -> int:
-    from .pipeline import VALID_FILE, alert_stage, read_records, run_dir
+    from .alert import outbox
+    from .alert.subscriptions import SubscriptionError
 
-    run_id = args.run_id or _latest_run(settings, VALID_FILE)
-    keys = [[r.host, r.notice_id] for r in read_records(run_dir(settings, run_id) / VALID_FILE)]
-    if not args.all:
-        from . import load, warehouse
+    if args.message:
+        from . import warehouse
 
-        keys = load.new_notice_keys(warehouse.get_engine(settings.warehouse_url), run_id)
-    _print_report(alert_stage(settings, run_id, {"details": {"new_notices": keys}}), args.json)
-    return 0
+        notices = outbox.message_notices(warehouse.get_engine(settings.warehouse_url), args.message)
+        if not notices:
+            raise SystemExit(f"qdp alert: no delivered notices for message {args.message!r}")
+        for n in notices:
+            print(f"{n.published or '-'}  {n.department or '-'}  {n.title}  {n.url}")
+        return 0
+    from .pipeline import alert_stage
+
+    try:
+        report = alert_stage(settings, include_baseline=args.include_baseline)
+    except SubscriptionError as exc:
+        raise SystemExit(f"qdp alert: {exc}") from exc
+    _print_report(report, args.json)
+    return 1 if report.counts.get("messages_failed") or report.counts.get("expired") else 0
 
 
 def cmd_migrate(args, settings: Settings) -> int:
@@ -158,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "run the whole pipeline in this process")
     p.add_argument("--full", action="store_true", help="re-read every list page and re-check known notices")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--backfill", action="store_true", help="record new notices as known without announcing them")
     p.add_argument("--department", default="青岛市教育局", help="department of the year-over-year table")
 
     p = add("sample-site", cmd_sample_site, "serve the local replica of www.qingdao.gov.cn")
@@ -183,12 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("load", cmd_load, "load a validated run into the warehouse")
     p.add_argument("--run-id", help="default: the latest validated run")
+    p.add_argument("--backfill", action="store_true", help="record new notices as known without announcing them")
 
     add("compare", cmd_compare, "recompute year-over-year item links")
 
-    p = add("alert", cmd_alert, "send the new-notice alert of a run")
-    p.add_argument("--run-id", help="default: the latest validated run")
-    p.add_argument("--all", action="store_true", help="announce every notice of the run, not only new ones")
+    p = add("alert", cmd_alert, "send pending new-notice alerts from the outbox (retries included)")
+    p.add_argument("--include-baseline", action="store_true",
+                   help="also announce the notices recorded as baseline (first load of a channel, backfill)")
+    p.add_argument("--message", metavar="ID", help="list the notices one alert message covered, then exit")
 
     p = add("migrate", cmd_migrate, "upgrade the warehouse schema")
     p.add_argument("--revision", default="head")

@@ -168,12 +168,16 @@ def validate_stage(settings: Settings, run_id: str) -> StageReport:
     return outcome.report
 
 
-def load_stage(settings: Settings, run_id: str) -> StageReport:
-    """Load validated records into the warehouse (idempotent, revisions kept)."""
+def load_stage(settings: Settings, run_id: str, *, backfill: bool = False) -> StageReport:
+    """Load validated records into the warehouse (idempotent, revisions kept).
+
+    ``backfill``: the run's new notices are recorded as known, not announced (alert baseline).
+    """
     from . import load
 
     path = run_dir(settings, run_id) / VALID_FILE
-    return load.load_notices(_engine(settings), read_records(path), run_id=run_id)
+    baseline = "all" if backfill else settings.alert_baseline
+    return load.load_notices(_engine(settings), read_records(path), run_id=run_id, alert_baseline=baseline)
 
 
 def compare_stage(settings: Settings, run_id: str | None = None) -> StageReport:
@@ -183,28 +187,35 @@ def compare_stage(settings: Settings, run_id: str | None = None) -> StageReport:
     return compare_warehouse(_engine(settings))
 
 
-def alert_stage(settings: Settings, run_id: str, load_report: StageReport | dict[str, Any]) -> StageReport:
-    """Tell subscribers about the notices the load stage inserted as new."""
-    from .alert import alert_new_notices
+def alert_stage(settings: Settings, run_id: str | None = None, load_report: Any = None, *,
+                include_baseline: bool = False) -> StageReport:
+    """Announce what the alert outbox holds: new notices of this run and anything still pending
+    from earlier runs (failed deliveries are retried here, by either DAG). ``load_report`` is
+    not needed (the outbox is the source of truth); it is accepted so the task graph shows the
+    alert after the load."""
+    from .alert.deliver import run_alerts
 
-    details = load_report.details if isinstance(load_report, StageReport) else load_report.get("details", {})
-    records = read_records(run_dir(settings, run_id) / VALID_FILE)
-    return alert_new_notices(settings, records, details.get("new_notices", []))
+    return run_alerts(settings, include_baseline=include_baseline)
 
 
 def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict[str, Any]], *,
-               status: str = "success") -> None:
+               status: str = "success", reasons: list[str] | None = None) -> None:
     from .warehouse import runs
 
     objs = [r if isinstance(r, StageReport) else StageReport(**r) for r in reports]
     runs.finish_run(_engine(settings), run_id, status=status, reports=merge_reports(objs))
+    if status != "success":  # engineers hear once per run, never the subscribers (etl/alert/ops.py)
+        from .alert.ops import notify_run_outcome
+
+        notify_run_outcome(settings, run_id, status, reasons or (), objs)
 
 
 # --------------------------------------------------------------------------- whole pipeline
 
 
 def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = False,
-                 dag_id: str | None = None, dag_run_id: str | None = None) -> list[StageReport]:
+                 dag_id: str | None = None, dag_run_id: str | None = None,
+                 backfill: bool = False) -> list[StageReport]:
     """Every stage in order, in this process (``qdp run``)."""
     run_id = begin_run(settings, dag_id=dag_id, dag_run_id=dag_run_id)
     reports: list[StageReport] = []
@@ -213,7 +224,7 @@ def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = Fal
         reports.append(crawl_stage(settings, full=full, progress=progress))
         reports.append(parse_stage(settings, run_id))
         reports.append(validate_stage(settings, run_id))
-        load_report = load_stage(settings, run_id)
+        load_report = load_stage(settings, run_id, backfill=backfill)
         reports.append(load_report)
         reports.append(compare_stage(settings, run_id))
         reports.append(alert_stage(settings, run_id, load_report))
