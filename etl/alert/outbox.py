@@ -67,8 +67,9 @@ def enqueue(conn: sa.Connection, new_notices: Sequence[dict[str, Any]], *, run_i
         fresh_ids = [r["notice_rev_id"] for r in new_notices]
         earlier = sa.select(n.c.channel).where(n.c.channel.in_(channels)).distinct()
         # Loaded before this run: another run's rows (this run's earlier batches do not count).
-        earlier = earlier.where(n.c.load_run_id != run_id) if run_id else earlier.where(
-            n.c.notice_rev_id.not_in(fresh_ids))
+        earlier = earlier.where(n.c.notice_rev_id.not_in(fresh_ids))
+        if run_id:
+            earlier = earlier.where(n.c.load_run_id.is_(None) | (n.c.load_run_id != run_id))
         baseline_channels = channels - set(conn.execute(earlier).scalars())
     now = now_utc()
     rows = [{"host": r["host"], "notice_id": r["notice_id"], "notice_rev_id": r["notice_rev_id"],

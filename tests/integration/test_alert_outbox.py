@@ -246,3 +246,24 @@ def test_ops_delivery_failure_never_breaks_the_run(engine, tmp_path, webhook):
     started = time.perf_counter()
     assert notify_run_outcome(settings, "no-such-run", "degraded", ["2 deliveries expired"]) is False
     assert time.perf_counter() - started < 30
+
+
+def test_qdp_alert_command_announces_baseline_on_request_and_lists_a_message(
+        engine, tmp_path, webhook, monkeypatch, capsys):
+    from etl import cli
+
+    url = engine.url.render_as_string(hide_password=False)
+    for key, value in {"QDP_WAREHOUSE_URL": url, "QDP_ALERT_URLS": webhook.url,
+                       "QDP_ALERT_MAX_NOTICES": "2"}.items():
+        monkeypatch.setenv(key, value)
+    load_notices(engine, [make_notice_record(i) for i in range(1, 5)])  # first load: baseline
+    assert cli.main(["alert"]) == 0 and webhook.received == []
+    assert cli.main(["alert", "--include-baseline", "--json"]) == 0
+    [msg] = webhook.received
+    message_id = re.search(r"qdp alert --message (\S+)", msg["body"]).group(1)
+    capsys.readouterr()
+    assert cli.main(["alert", "--message", message_id]) == 0
+    assert len(NOTICE_ID.findall(capsys.readouterr().out)) == 4
+    monkeypatch.setenv("QDP_SUBSCRIPTIONS_FILE", str(tmp_path / "missing.yaml"))
+    with pytest.raises(SystemExit, match="cannot read"):
+        cli.main(["alert"])

@@ -8,6 +8,7 @@ sends nothing. A process SIGKILLed between the load commit and the alert loses n
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import signal
@@ -131,3 +132,54 @@ def test_a_run_killed_after_the_load_commit_loses_no_alert(
     run_pipeline(settings)
     for receiver in (webhook, smtp_receiver):
         assert sorted(_announced(receiver)) == sorted(published)
+
+
+SEND_THEN_DIE = textwrap.dedent("""
+    import os, signal, sys
+    from etl.alert import deliver, outbox
+    from etl.settings import Settings
+
+    point = sys.argv[1]
+    real_send = deliver.send
+
+    def send_then_die(url, message, **kw):
+        if point == "before-send":
+            os.kill(os.getpid(), signal.SIGKILL)
+        accepted = real_send(url, message, **kw)
+        os.kill(os.getpid(), signal.SIGKILL)  # accepted, the delivered mark not yet committed
+        return accepted
+
+    deliver.send = send_then_die
+    deliver.run_alerts(Settings.from_env())
+""")
+
+
+@pytest.mark.parametrize("point", ["before-send", "after-accept"])
+def test_a_sender_killed_around_the_send_loses_nothing_and_duplicates_only_in_the_window(
+        fresh_sample_site, warehouse_url, tmp_path, webhook, point):
+    """Killed after claiming, before sending: delivered once after the lease. Killed after the
+    destination accepted, before the mark committed: the documented window, one duplicate."""
+    site = fresh_sample_site
+    env = _env(site, warehouse_url, tmp_path / "data", webhook.url)
+    settings = Settings.from_env(env)
+    run_pipeline(settings)  # baseline
+    published = _publish(site, "bgt-gzxx", 2)
+    from etl.pipeline import begin_run, crawl_stage, load_stage, parse_stage, validate_stage
+
+    run_id = begin_run(settings)
+    crawl_stage(settings)
+    parse_stage(settings, run_id)
+    validate_stage(settings, run_id)
+    load_stage(settings, run_id)
+    proc = subprocess.run([sys.executable, "-c", SEND_THEN_DIE, point], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    from etl.alert import outbox
+    from etl.alert.deliver import run_alerts
+
+    assert run_alerts(settings).counts["delivered"] == 0  # the dead sender's lease still holds
+    later = outbox.now_utc() + outbox.LEASE + dt.timedelta(seconds=1)
+    assert run_alerts(settings, now=later).counts["delivered"] == 2
+    assert run_alerts(settings, now=later).counts["delivered"] == 0
+    got = sorted(_announced(webhook))
+    assert got == (sorted(published) if point == "before-send" else sorted(list(published) * 2))
