@@ -203,11 +203,13 @@ def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict
     from .warehouse import runs
 
     objs = [r if isinstance(r, StageReport) else StageReport(**r) for r in reports]
-    runs.finish_run(_engine(settings), run_id, status=status, reports=merge_reports(objs))
-    if status != "success":  # engineers hear once per run, never the subscribers (etl/alert/ops.py)
-        from .alert.ops import notify_run_outcome
+    try:
+        runs.finish_run(_engine(settings), run_id, status=status, reports=merge_reports(objs))
+    finally:  # engineers hear once per run (also when recording it failed), never the subscribers
+        if status != "success":
+            from .alert.ops import notify_run_outcome
 
-        notify_run_outcome(settings, run_id, status, reasons or (), objs)
+            notify_run_outcome(settings, run_id, status, reasons or (), objs)
 
 
 # --------------------------------------------------------------------------- whole pipeline

@@ -267,3 +267,14 @@ def test_qdp_alert_command_announces_baseline_on_request_and_lists_a_message(
     monkeypatch.setenv("QDP_SUBSCRIPTIONS_FILE", str(tmp_path / "missing.yaml"))
     with pytest.raises(SystemExit, match="cannot read"):
         cli.main(["alert"])
+
+
+def test_engineers_hear_of_a_run_even_when_recording_it_fails(engine, tmp_path, webhook):
+    """begin_run failed (no etl_run row): finish_run cannot record the run, ops still hear of it."""
+    from etl import pipeline
+
+    settings = dataclasses.replace(_settings(engine, tmp_path), ops_alert_urls=(webhook.url,))
+    with pytest.raises(KeyError):
+        pipeline.finish_run(settings, "never-started", [], status="failed")
+    [msg] = webhook.received
+    assert msg["type"] == "failure" and "never-started" in msg["body"]
