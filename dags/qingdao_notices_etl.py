@@ -12,7 +12,8 @@ Watches the channels listed in `etl/crawl/channels.yaml` on the Qingdao municipa
    `QDP_WAREHOUSE_URL`), keeping every revision; `publish_plan_items` then updates the
    `qingdao_plan_items` asset, only when something new or revised was loaded;
 5. **compare** — year-over-year links between each department's plans;
-6. **alert** — new notices to the Apprise URLs in `QDP_ALERT_URLS`.
+6. **alert** — new notices from the warehouse outbox to the subscribers (`QDP_ALERT_URLS`,
+   `QDP_SUBSCRIPTIONS_FILE`), exactly once per destination; failed deliveries retried next run.
 
 Two DAGs share these tasks:
 
@@ -39,7 +40,7 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from etl.alert import task_failure_callback
+from etl.alert.ops import task_failure_callback
 
 PLAN_ITEMS = Asset(name="qingdao_plan_items", uri="qdp://warehouse/plan_item")
 SITE_POOL = "qingdao_site"  # caps concurrent requests to the live host across workers
@@ -57,6 +58,7 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
     # Per task, not on the DAG: DAG-level on_failure_callback does not fire on some 3.x releases.
+    # It only logs and records the failure; finish_run sends the one ops message per run.
     "on_failure_callback": task_failure_callback,
 }
 

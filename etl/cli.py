@@ -46,7 +46,7 @@ def cmd_run(args, settings: Settings) -> int:
     from .report import print_summary
 
     try:
-        result = run_pipeline(settings, full=args.full, progress=not args.quiet)
+        result = run_pipeline(settings, full=args.full, progress=not args.quiet, backfill=args.backfill)
     except Exception as exc:  # the run could not even begin: warehouse unreachable or unmigratable
         logging.getLogger("etl.cli").exception("run could not begin")
         print(f"run FAILED before it began (warehouse {settings.warehouse_url!r}): {exc}", file=sys.stderr)
@@ -124,7 +124,8 @@ def cmd_validate(args, settings: Settings) -> int:
 def cmd_load(args, settings: Settings) -> int:
     from .pipeline import VALID_FILE, load_stage
 
-    _print_report(load_stage(settings, args.run_id or _latest_run(settings, VALID_FILE)), args.json)
+    run_id = args.run_id or _latest_run(settings, VALID_FILE)
+    _print_report(load_stage(settings, run_id, backfill=args.backfill), args.json)
     return 0
 
 
@@ -136,16 +137,26 @@ def cmd_compare(args, settings: Settings) -> int:
 
 
 def cmd_alert(args, settings: Settings) -> int:
-    from .pipeline import VALID_FILE, alert_stage, read_records, run_dir
+    from .alert import outbox
+    from .alert.subscriptions import SubscriptionError
 
-    run_id = args.run_id or _latest_run(settings, VALID_FILE)
-    keys = [[r.host, r.notice_id] for r in read_records(run_dir(settings, run_id) / VALID_FILE)]
-    if not args.all:
-        from . import load, warehouse
+    if args.message:
+        from . import warehouse
 
-        keys = load.new_notice_keys(warehouse.get_engine(settings.warehouse_url), run_id)
-    _print_report(alert_stage(settings, run_id, {"details": {"new_notices": keys}}), args.json)
-    return 0
+        notices = outbox.message_notices(warehouse.get_engine(settings.warehouse_url), args.message)
+        if not notices:
+            raise SystemExit(f"qdp alert: no delivered notices for message {args.message!r}")
+        for n in notices:
+            print(f"{n.published or '-'}  {n.department or '-'}  {n.title}  {n.url}")
+        return 0
+    from .pipeline import alert_stage
+
+    try:
+        report = alert_stage(settings, include_baseline=args.include_baseline)
+    except SubscriptionError as exc:
+        raise SystemExit(f"qdp alert: {exc}") from exc
+    _print_report(report, args.json)
+    return 1 if report.counts.get("messages_failed") or report.counts.get("expired") else 0
 
 
 def cmd_migrate(args, settings: Settings) -> int:
@@ -221,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the stage reports and the run's health as JSON")
     p.add_argument("--full", action="store_true", help="re-read every list page and re-check known notices")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--backfill", action="store_true", help="record new notices as known without announcing them")
     p.add_argument("--department", default="青岛市教育局", help="department of the year-over-year table")
 
     p = add("sample-site", cmd_sample_site, "serve the local replica of www.qingdao.gov.cn")
@@ -246,12 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("load", cmd_load, "load a validated run into the warehouse")
     p.add_argument("--run-id", help="default: the latest validated run")
+    p.add_argument("--backfill", action="store_true", help="record new notices as known without announcing them")
 
     add("compare", cmd_compare, "recompute year-over-year item links")
 
-    p = add("alert", cmd_alert, "send the new-notice alert of a run")
-    p.add_argument("--run-id", help="default: the latest validated run")
-    p.add_argument("--all", action="store_true", help="announce every notice of the run, not only new ones")
+    p = add("alert", cmd_alert, "send pending new-notice alerts from the outbox (retries included)")
+    p.add_argument("--include-baseline", action="store_true",
+                   help="also announce the notices recorded as baseline (first load of a channel, backfill)")
+    p.add_argument("--message", metavar="ID", help="list the notices one alert message covered, then exit")
 
     p = add("channels", cmd_channels, "list the channel catalogue (every column where plans are published)")
     p.add_argument("action", nargs="?", choices=("list", "discover"), default="list",

@@ -129,5 +129,9 @@ def assess_run(reports: Iterable[StageReport | Mapping[str, Any]], *,
         if r.stage == "parse" and r.counts.get("parse_errors"):
             health.note(DEGRADED, f"{r.counts['parse_errors']} page(s) could not be parsed (quarantined)")
         if r.stage == "alert" and r.counts.get("delivery_failed"):
-            health.note(DEGRADED, "the new-notice alert could not be delivered")
+            health.note(DEGRADED, f"{r.counts['delivery_failed']} alert delivery(ies) failed; "
+                                  "they stay pending and are retried by the next run")
+        if r.stage == "alert" and r.counts.get("expired"):
+            health.note(DEGRADED, f"{r.counts['expired']} alert delivery(ies) expired undelivered "
+                                  "(QDP_ALERT_MAX_AGE_HOURS)")
     return health

@@ -33,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from .alert import outbox as alert_outbox
 from .records import DOC_TYPES, NoticeRecord, StageReport, notice_record_to_dict
 from .warehouse import ensure_departments_conn, schema, write_connection
 from .warehouse import runs as runs_mod
@@ -262,6 +263,7 @@ def _load_batch(
     run_id: str | None,
     report: StageReport,
     quarantine: list[dict[str, Any]],
+    alert_baseline: str = "first-load",
 ) -> None:
     n = schema.notice
     loadable = []
@@ -353,10 +355,14 @@ def _load_batch(
         items: list[tuple] = []
         targets: list[tuple] = []
         if pending:
-            for (rec, _), rev_id in zip(
-                pending, _insert_notices(conn, [row for _, row in pending]), strict=True
-            ):
+            rev_ids = _insert_notices(conn, [row for _, row in pending])
+            for (rec, _), rev_id in zip(pending, rev_ids, strict=True):
                 _child_rows(rec, rev_id, sections, items, targets)
+            # Alert outbox, in this same transaction: a committed new notice always has its row.
+            firsts = [{**row, "notice_rev_id": i} for (_, row), i in zip(pending, rev_ids, strict=True)]
+            alert_outbox.enqueue(
+                conn, [r for r in firsts if r["revision"] == 1], run_id=run_id, baseline=alert_baseline
+            )
         _bulk_insert(conn, schema.plan_section, SECTION_COLUMNS, sections)
         _bulk_insert(conn, schema.plan_item, ITEM_COLUMNS, items)
         _bulk_insert(conn, schema.plan_target, TARGET_COLUMNS, targets)
@@ -370,13 +376,19 @@ def _load_batch(
 
 
 def load_notices(
-    engine: Engine, records: Iterable[NoticeRecord], *, run_id: str | None = None, batch_size: int = 500
+    engine: Engine,
+    records: Iterable[NoticeRecord],
+    *,
+    run_id: str | None = None,
+    batch_size: int = 500,
+    alert_baseline: str = "first-load",
 ) -> StageReport:
     """Load ``records`` in batches of ``batch_size`` notices, one transaction per batch.
 
     Counts: notices_new, notices_revised, notices_unchanged, items_loaded, targets_loaded (plus
     notices_quarantined / notices_stale when records were held back). Details: ``new_notices``
-    and ``revised_notices``, lists of [host, notice_id].
+    and ``revised_notices``, lists of [host, notice_id]. ``alert_baseline`` says which new notices
+    the alert outbox records as already known (see ``etl.alert.outbox.enqueue``).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -387,7 +399,7 @@ def load_notices(
     quarantine: list[dict[str, Any]] = []
     try:
         for batch in _batches(records, batch_size):
-            _load_batch(engine, batch, run_id, report, quarantine)
+            _load_batch(engine, batch, run_id, report, quarantine, alert_baseline)
     finally:
         # Held-back records are stored even when a later batch fails: nothing is lost silently.
         if quarantine:

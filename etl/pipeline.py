@@ -183,18 +183,20 @@ def validate_stage(settings: Settings, run_id: str) -> StageReport:
     return outcome.report
 
 
-def load_stage(settings: Settings, run_id: str) -> StageReport:
+def load_stage(settings: Settings, run_id: str, *, backfill: bool = False) -> StageReport:
     """Load validated records into the warehouse (idempotent, revisions kept).
 
     Loads are serialised by the warehouse's "write" lock: two runs loading the same notices at
-    once would both see them missing and collide on the revision key.
+    once would both see them missing and collide on the revision key. ``backfill``: the run's new
+    notices are recorded as known, not announced (alert baseline).
     """
     from . import load, warehouse
 
     path = run_dir(settings, run_id) / VALID_FILE
     engine = _engine(settings)
+    baseline = "all" if backfill else settings.alert_baseline
     with warehouse.exclusive(engine, "write"):
-        return load.load_notices(engine, read_records(path), run_id=run_id)
+        return load.load_notices(engine, read_records(path), run_id=run_id, alert_baseline=baseline)
 
 
 def compare_stage(settings: Settings, run_id: str | None = None) -> StageReport:
@@ -207,25 +209,28 @@ def compare_stage(settings: Settings, run_id: str | None = None) -> StageReport:
         return compare_warehouse(engine)
 
 
-def alert_stage(settings: Settings, run_id: str, load_report: StageReport | dict[str, Any]) -> StageReport:
-    """Tell subscribers about the notices the load stage inserted as new."""
-    from .alert import alert_new_notices
+def alert_stage(settings: Settings, run_id: str | None = None, load_report: Any = None, *,
+                include_baseline: bool = False) -> StageReport:
+    """Announce what the alert outbox holds: new notices of this run and anything still pending
+    from earlier runs (failed deliveries are retried here, by either DAG). ``load_report`` is
+    not needed (the outbox is the source of truth); it is accepted so the task graph shows the
+    alert after the load."""
+    from .alert.deliver import run_alerts
 
-    details = load_report.details if isinstance(load_report, StageReport) else load_report.get("details", {})
-    records = read_records(run_dir(settings, run_id) / VALID_FILE)
-    return alert_new_notices(settings, records, details.get("new_notices", []))
+    return run_alerts(settings, include_baseline=include_baseline)
 
 
 def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict[str, Any]], *,
                crashed: dict[str, str] | None = None, expected: Iterable[str] = PIPELINE_STAGES,
-               status: str | None = None) -> RunHealth:
+               status: str | None = None, reasons: Iterable[str] = ()) -> RunHealth:
     """Close the run: judge its health from the stage reports (``etl.health.assess_run``), record
-    status, reasons and per-stage counts in ``etl_run``, log the verdict, and return it.
+    status, reasons and per-stage counts in ``etl_run``, log the verdict, tell the engineers
+    (``QDP_OPS_ALERT_URLS``) once when it is not a success, and return it.
 
     ``crashed``: stage -> error for stages that raised; ``expected``: stages that should have
-    reported (a missing one failed). ``status`` forces a verdict (reasons are still computed).
-    Everything a run-end hook needs is here: ``health`` (status, reasons, channels) and ``merged``
-    (one report per stage).
+    reported (a missing one failed). ``status`` forces a verdict; ``reasons`` are added to the
+    computed ones. Everything a run-end hook needs is here: ``health`` (status, reasons,
+    channels) and ``merged`` (one report per stage).
     """
     from .warehouse import runs
 
@@ -233,9 +238,16 @@ def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict
     health = assess_run(objs, crashed=crashed, expected=expected)
     if status is not None:
         health.status = status
+    health.reasons.extend(reasons)
     merged = merge_reports(objs)
-    runs.finish_run(_engine(settings), run_id, status=health.status, reports=merged,
-                    reasons=health.reasons)
+    try:
+        runs.finish_run(_engine(settings), run_id, status=health.status, reports=merged,
+                        reasons=health.reasons)
+    finally:  # engineers hear once per run (also when recording it failed), never the subscribers
+        if health.status != SUCCESS:
+            from .alert.ops import notify_run_outcome
+
+            notify_run_outcome(settings, run_id, health.status, health.reasons, objs)
     level = {SUCCESS: logging.INFO, DEGRADED: logging.WARNING}.get(health.status, logging.ERROR)
     log.log(level, "run %s %s", run_id, health.summary())
     return health
@@ -258,7 +270,8 @@ class RunResult(list):
 
 
 def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = False,
-                 dag_id: str | None = None, dag_run_id: str | None = None) -> RunResult:
+                 dag_id: str | None = None, dag_run_id: str | None = None,
+                 backfill: bool = False) -> RunResult:
     """Every stage in order, in this process (``qdp run``); never raises for a stage's failure.
 
     A crashed crawl still lets what was landed be parsed and loaded (the run is ``failed`` all the
@@ -283,7 +296,7 @@ def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = Fal
         stage("crawl", crawl_stage, settings, full=full, progress=progress)
         if (stage("parse", parse_stage, settings, run_id)
                 and stage("validate", validate_stage, settings, run_id)
-                and (load_report := stage("load", load_stage, settings, run_id))):
+                and (load_report := stage("load", load_stage, settings, run_id, backfill=backfill))):
             stage("compare", compare_stage, settings, run_id)
             stage("alert", alert_stage, settings, run_id, load_report)
     except BaseException as exc:  # KeyboardInterrupt, SystemExit: close the run, then go

@@ -37,7 +37,13 @@ ENV_VARS: dict[str, str] = {
     "QDP_PAGE_SIGNATURES": "YAML file of page signatures for the acceptance gate (default: the packaged one).",
     "QDP_TASK_RETRIES": "Retries of each Airflow task (default 2; read when the DAG file is parsed).",
     "QDP_ALERT_URLS": "Apprise URLs that receive new-notice alerts, space or comma separated.",
-    "QDP_ALERT_DOC_TYPES": "Comma-separated doc types that trigger alerts (default: all).",
+    "QDP_ALERT_DOC_TYPES": "Comma-separated doc types that trigger alerts to QDP_ALERT_URLS (default: all).",
+    "QDP_SUBSCRIPTIONS_FILE": "YAML rules: which destinations hear about which departments, doc types, keywords.",
+    "QDP_OPS_ALERT_URLS": "Apprise URLs of the engineers: one failure message per failed or degraded run.",
+    "QDP_ALERT_MAX_NOTICES": "Notices listed in one alert message; the rest are counted (default 20).",
+    "QDP_ALERT_MAX_AGE_HOURS": "An undelivered alert older than this is marked expired (default 72).",
+    "QDP_ALERT_RETRY_SECONDS": "First retry delay of a failed delivery, doubled per attempt (default 300).",
+    "QDP_ALERT_BASELINE": "first-load (default): a channel's first load is recorded, not announced; off: announce it.",
 }
 
 
@@ -68,6 +74,12 @@ class Settings:
     page_signatures_file: Path | None = None
     alert_urls: tuple[str, ...] = ()
     alert_doc_types: tuple[str, ...] = ()
+    subscriptions_file: Path | None = None
+    ops_alert_urls: tuple[str, ...] = ()
+    alert_max_notices: int = 20
+    alert_max_age_hours: float = 72.0
+    alert_retry_seconds: float = 300.0
+    alert_baseline: str = "first-load"
     user_agent: str = USER_AGENT
 
     @classmethod
@@ -112,6 +124,20 @@ class Settings:
             kw["alert_urls"] = _split(v)
         if v := env.get("QDP_ALERT_DOC_TYPES"):
             kw["alert_doc_types"] = _split(v)
+        if v := env.get("QDP_SUBSCRIPTIONS_FILE"):
+            kw["subscriptions_file"] = Path(v)
+        if v := env.get("QDP_OPS_ALERT_URLS"):
+            kw["ops_alert_urls"] = _split(v)
+        if v := env.get("QDP_ALERT_MAX_NOTICES"):
+            kw["alert_max_notices"] = int(v)
+        if v := env.get("QDP_ALERT_MAX_AGE_HOURS"):
+            kw["alert_max_age_hours"] = float(v)
+        if v := env.get("QDP_ALERT_RETRY_SECONDS"):
+            kw["alert_retry_seconds"] = float(v)
+        if v := env.get("QDP_ALERT_BASELINE"):
+            if v not in ("first-load", "off"):
+                raise ValueError(f"QDP_ALERT_BASELINE must be first-load or off, not {v!r}")
+            kw["alert_baseline"] = v
         return cls(**kw)  # type: ignore[arg-type]
 
     @classmethod

@@ -301,6 +301,99 @@ quarantine = sa.Table(
     },
 )
 
+alert_outbox = sa.Table(
+    "alert_outbox",
+    metadata,
+    _col("outbox_id", sa.Integer, primary_key=True, autoincrement=True, doc="Surrogate key."),
+    _col("host", sa.Text, doc="Site host of the notice."),
+    _col("notice_id", sa.BigInteger, doc="The site's notice id; a notice is announced once, for its first revision."),
+    _col(
+        "notice_rev_id",
+        sa.Integer,
+        sa.ForeignKey("notice.notice_rev_id", ondelete="CASCADE"),
+        doc="The revision the load stage inserted when it enqueued the notice.",
+    ),
+    _col(
+        "run_id",
+        sa.Text,
+        sa.ForeignKey("etl_run.run_id"),
+        nullable=True,
+        doc="The etl_run whose load stage enqueued the notice (same transaction as the notice insert).",
+    ),
+    _col(
+        "is_baseline",
+        sa.Boolean,
+        doc="True: recorded as already known (first load of its channel, or a backfill) and not "
+        "announced unless `qdp alert --include-baseline` routes it deliberately.",
+    ),
+    _col("enqueued_at", TZ, doc="When the load stage wrote the row."),
+    _col(
+        "routed_at",
+        TZ,
+        nullable=True,
+        doc="When the alert stage matched it against the subscriptions and created its deliveries; "
+        "NULL while waiting (and for baseline rows never announced).",
+    ),
+    sa.UniqueConstraint("host", "notice_id"),
+    info={
+        "doc": "Transactional outbox of new-notice alerts: one row per new notice, written by the load "
+        "stage in the transaction that inserts the notice, so no crash can lose an alert."
+    },
+)
+sa.Index("ix_alert_outbox_routed_at", alert_outbox.c.routed_at)
+
+ALERT_DELIVERY_STATUSES = ("pending", "delivered", "expired")
+alert_delivery = sa.Table(
+    "alert_delivery",
+    metadata,
+    _col("delivery_id", sa.Integer, primary_key=True, autoincrement=True, doc="Surrogate key."),
+    _col(
+        "outbox_id",
+        sa.Integer,
+        sa.ForeignKey("alert_outbox.outbox_id", ondelete="CASCADE"),
+        doc="The notice to announce.",
+    ),
+    _col(
+        "destination",
+        sa.Text,
+        doc="Destination key: sha256 of the Apprise URL (URLs hold secrets and are never stored).",
+    ),
+    _col("destination_label", sa.Text, doc="The Apprise URL with secrets masked, for people reading this table."),
+    _col("status", sa.Text, doc="pending, delivered or expired."),
+    _col("attempts", sa.Integer, doc="Delivery attempts so far."),
+    _col("last_error", sa.Text, nullable=True, doc="Why the last attempt failed."),
+    _col("next_attempt_at", TZ, doc="Earliest time of the next attempt (exponential backoff)."),
+    _col(
+        "claimed_by",
+        sa.Text,
+        nullable=True,
+        doc="Token of the alert stage currently sending the row; NULL when nobody is.",
+    ),
+    _col(
+        "claimed_until",
+        TZ,
+        nullable=True,
+        doc="End of the claim's lease: a sender that died is replaced after it.",
+    ),
+    _col(
+        "message_id",
+        sa.Text,
+        nullable=True,
+        doc="The message that delivered the row (`qdp alert --message ID` lists its notices).",
+    ),
+    _col("created_at", TZ, doc="When the notice was routed to this destination."),
+    _col("delivered_at", TZ, nullable=True, doc="When the destination accepted the message."),
+    sa.UniqueConstraint("outbox_id", "destination"),
+    sa.CheckConstraint("status IN ('pending', 'delivered', 'expired')", name="status_known"),
+    info={
+        "doc": "One row per (notice, destination): marked delivered only after that destination "
+        "accepted the message; failed attempts stay pending with their error and backoff until "
+        "they pass QDP_ALERT_MAX_AGE_HOURS (expired)."
+    },
+)
+sa.Index("ix_alert_delivery_status_destination", alert_delivery.c.status, alert_delivery.c.destination)
+sa.Index("ix_alert_delivery_message_id", alert_delivery.c.message_id)
+
 # Analyst views, created by migrations from sql/views/<name>.sql (name -> file stem).
 VIEWS: tuple[str, ...] = (
     "v_plan_items",
