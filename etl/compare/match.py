@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..records import ItemLink
-from .terms import TermWeights, canonical, centroid, cosine, masked, terms
+from .terms import TermWeights, canonical, masked, terms
 
 # Thresholds on the 0-100 score; tests/unit/test_compare_ground_truth.py measures precision and
 # recall on the sample corpus (paraphrased successors, merges, splits, missing years).
@@ -74,40 +74,67 @@ def _weights_for(previous: Sequence[ComparableItem], current: Sequence[Comparabl
     return TermWeights(terms(i.text) for i in (*previous, *current))
 
 
-def _section_themes(items: Sequence[ComparableItem], text_vecs: list[dict[str, float]], weights: TermWeights
-                    ) -> tuple[list[int], list[dict[str, float]], list[dict[str, float]]]:
-    """Per item: index of its section; per section: title vector and centroid of its items."""
+def _rows(vectors: list[dict[str, float]], vocabulary: dict[str, int]):
+    """Sparse matrix whose rows are ``vectors`` (normalised term -> weight dicts)."""
+    from scipy import sparse
+
+    indptr, indices, data = [0], [], []
+    for vec in vectors:
+        for term, value in vec.items():
+            indices.append(vocabulary[term])
+            data.append(value)
+        indptr.append(len(indices))
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(vectors), len(vocabulary)))
+
+
+def _normalised(matrix):
+    import numpy as np
+    from scipy import sparse
+
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.diags(1.0 / norms) @ matrix
+
+
+def _sections(items: Sequence[ComparableItem], text_rows, title_vectors: dict[tuple[int, str], dict[str, float]],
+              vocabulary: dict[str, int]):
+    """Per item: index of its section; per section: title vectors and the centroid of its items."""
+    import numpy as np
+    from scipy import sparse
+
     keys: dict[tuple[int, str], int] = {}
     index = [keys.setdefault((i.section, i.section_title), len(keys)) for i in items]
-    titles = [weights.vector(terms(title)) for (_, title) in keys]
-    members: dict[int, list[dict[str, float]]] = defaultdict(list)
-    for k, vec in zip(index, text_vecs, strict=True):
-        members[k].append(vec)
-    return index, titles, [centroid(members[k]) for k in range(len(keys))]
+    titles = _rows([title_vectors[k] for k in keys], vocabulary)
+    member = sparse.csr_matrix((np.ones(len(items)), (index, np.arange(len(items)))), shape=(len(keys), len(items)))
+    return index, titles, _normalised(member @ text_rows)
 
 
 def score_components(previous: Sequence[ComparableItem], current: Sequence[ComparableItem],
                      weights: TermWeights | None = None):
-    """Text evidence (0-1: the better of term cosine and character ratio) and section prior (0-1)
-    of every (current, previous) pair, as arrays of shape (len(current), len(previous))."""
+    """Term evidence (0-1), character ratio (0-1) and section prior (0-1) of every
+    (current, previous) pair, as arrays of shape (len(current), len(previous))."""
     import numpy as np
     from rapidfuzz import fuzz, process
 
     weights = weights or _weights_for(previous, current)
-    c_text = [weights.vector(terms(i.text)) for i in current]
-    p_text = [weights.vector(terms(i.text)) for i in previous]
-    c_head = [weights.vector(terms(i.headline)) for i in current]
-    p_head = [weights.vector(terms(i.headline)) for i in previous]
-    c_sec, c_titles, c_themes = _section_themes(current, c_text, weights)
-    p_sec, p_titles, p_themes = _section_themes(previous, p_text, weights)
-    sections = np.array([[max(cosine(ct, pt), cosine(cc, pc)) for pt, pc in zip(p_titles, p_themes, strict=True)]
-                         for ct, cc in zip(c_titles, c_themes, strict=True)]).reshape(len(c_titles), len(p_titles))
+    both = (*current, *previous)
+    text = [weights.vector(terms(i.text)) for i in both]
+    head = [weights.vector(terms(i.headline)) for i in both]
+    titles = {(i.section, i.section_title): weights.vector(terms(i.section_title)) for i in both}
+    vocabulary: dict[str, int] = {}
+    for vec in (*text, *head, *titles.values()):
+        for term in vec:
+            vocabulary.setdefault(term, len(vocabulary))
+    n = len(current)
+    text_rows, head_rows = _rows(text, vocabulary), _rows(head, vocabulary)
+    words = ((1 - HEADLINE_WEIGHT) * (text_rows[:n] @ text_rows[n:].T)
+             + HEADLINE_WEIGHT * (head_rows[:n] @ head_rows[n:].T)).toarray()
+    c_sec, c_titles, c_themes = _sections(current, text_rows[:n], titles, vocabulary)
+    p_sec, p_titles, p_themes = _sections(previous, text_rows[n:], titles, vocabulary)
+    sections = np.maximum((c_titles @ p_titles.T).toarray(), (c_themes @ p_themes.T).toarray())
     prior = sections[np.ix_(c_sec, p_sec)]
     chars = process.cdist([masked(i.text) for i in current], [masked(i.text) for i in previous],
                           scorer=fuzz.ratio, dtype=np.float32) / 100.0
-    words = np.array([[(1 - HEADLINE_WEIGHT) * cosine(ct, pt) + HEADLINE_WEIGHT * cosine(ch, ph)
-                       for pt, ph in zip(p_text, p_head, strict=True)]
-                      for ct, ch in zip(c_text, c_head, strict=True)]).reshape(len(current), len(previous))
     return words, chars, prior
 
 

@@ -17,7 +17,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 # Arabic numbers, and Chinese numerals before a unit or a measure word (五十项, 两条).
 NUMBER = re.compile(
@@ -95,19 +95,3 @@ class TermWeights:
         vec = {t: (1.0 + math.log(c)) * self.idf(t) for t, c in tf.items()}
         norm = math.sqrt(sum(v * v for v in vec.values()))
         return {t: v / norm for t, v in vec.items()} if norm else {}
-
-
-def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    """Cosine of two normalised vectors (0 when either is empty)."""
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(t, 0.0) for t, v in a.items())
-
-
-def centroid(vectors: Iterable[Mapping[str, float]]) -> dict[str, float]:
-    """Normalised sum of vectors: the theme of a section from its items."""
-    total: Counter[str] = Counter()
-    for v in vectors:
-        total.update(v)
-    norm = math.sqrt(sum(x * x for x in total.values()))
-    return {t: x / norm for t, x in total.items()} if norm else {}
