@@ -30,10 +30,24 @@ class PlanDiff:
             out[m.status] += 1
         return out
 
+    def notes(self) -> list[str]:
+        """What makes this comparison unlike the compare stage's (compared all the same)."""
+        prev, cur = self.previous, self.current
+        out = []
+        if prev.department and cur.department and prev.department != cur.department:
+            out.append(f"the plans are from different departments: {prev.department}, {cur.department}")
+        if prev.plan_year and cur.plan_year and prev.plan_year >= cur.plan_year:
+            out.append(f"PREV ({prev.plan_year}) is not earlier than CUR ({cur.plan_year})")
+        for name, p in (("PREV", prev), ("CUR", cur)):
+            if p.doc_type != "work_plan":
+                out.append(f"{name} reads as {p.doc_type}: the compare stage only compares annual work plans")
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "previous": _plan_summary(self.previous),
             "current": _plan_summary(self.current),
+            "notes": self.notes(),
             "counts": self.counts(),
             "links": [_link(m) for m in self.matches],
         }
@@ -84,7 +98,9 @@ def render_text(diff: PlanDiff) -> str:
         return f"{p.title or '(no title)'} [{p.doc_type}, {p.plan_year or '?'}]"
 
     lines = [f"{name(diff.previous)}  →  {name(diff.current)}",
-             ", ".join(f"{k} {v}" for k, v in diff.counts().items()), ""]
+             ", ".join(f"{k} {v}" for k, v in diff.counts().items())]
+    lines += [f"note: {n}" for n in diff.notes()]
+    lines.append("")
     for m in diff.matches:
         score = f"{m.score:5.1f}" if m.score is not None else "     "
         cur = f"{m.current.item_uid} {m.current.headline}" if m.current else ""

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from etl.compare import ComparableItem, compare_items, match_items, match_plans
-from etl.compare.terms import terms
+from etl.compare.terms import canonical, terms
 from etl.records import StageReport
 
 
@@ -140,3 +143,39 @@ def test_terms_mask_numbers_and_keep_words_the_dictionary_lacks():
     assert "浒苔" in t and "牧场" in t
     assert not any(ch.isdigit() for term in t for ch in term) and "五十" not in t
     assert terms("新建城市书房20处。") == terms("新建城市书房25处。")
+
+
+def _corpus_items() -> list[ComparableItem]:
+    from etl.sample_site.corpus import load_corpus
+
+    return [ComparableItem(i.key, i.headline, i.text, s.title, n)
+            for d in load_corpus() for n, s in enumerate(d.sections, start=1) for i in s.items]
+
+
+CORPUS_ITEMS = _corpus_items()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(range(len(CORPUS_ITEMS))), max_size=12, unique=True),
+       st.lists(st.sampled_from(range(len(CORPUS_ITEMS))), max_size=12, unique=True),
+       st.booleans())
+def test_every_item_is_accounted_for_once(prev_idx, cur_idx, flat):
+    """Whatever the plans: each current item gets one row, each previous item is linked at most once
+    or dropped, scores stay on 0-100, and continued means the same text."""
+    def pick(idx, tag):
+        return [ComparableItem(f"{tag}{k}", CORPUS_ITEMS[k].headline, CORPUS_ITEMS[k].text,
+                               "" if flat else CORPUS_ITEMS[k].section_title, 0 if flat else CORPUS_ITEMS[k].section)
+                for k in idx]
+
+    prev, cur = pick(prev_idx, "p"), pick(cur_idx, "c")
+    matches = match_plans(prev, cur)
+    assert [m.current.item_uid for m in matches if m.current] == [c.item_uid for c in cur]
+    linked = [m.previous.item_uid for m in matches if m.previous and m.current]
+    dropped = [m.previous.item_uid for m in matches if m.status == "dropped"]
+    assert sorted(linked + dropped) == sorted(p.item_uid for p in prev)
+    for m in matches:
+        assert (m.score is None) == (m.status in ("new", "dropped"))
+        if m.score is not None:
+            assert 0 <= m.score <= 100
+        if m.status == "continued":
+            assert canonical(m.current.text) == canonical(m.previous.text)

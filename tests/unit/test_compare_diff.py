@@ -48,7 +48,7 @@ def test_diff_json_agrees_with_the_corpus(site, truth, tmp_path, capsys, prev_ke
     cur, cur_url = _save(site, tmp_path, cur_key)
     assert main(["diff", str(prev), str(cur), "--prev-url", prev_url, "--cur-url", cur_url, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["previous"]["plan_year"] < out["current"]["plan_year"]
+    assert out["previous"]["plan_year"] < out["current"]["plan_year"] and out["notes"] == []
     for link in out["links"]:
         assert set(link) >= {"status", "score", "previous_headline", "headline", "previous_text", "text"}
         assert (link["score"] is None) == (link["status"] in ("new", "dropped"))
@@ -87,6 +87,16 @@ def test_diff_works_on_text_captures(site, tmp_path, capsys):
     links = json.loads(capsys.readouterr().out)["links"]
     assert {(lk["item"], lk["previous_item"]) for lk in links if lk["status"] == "continued"} == {("3.1", "3.1")}
     assert ("2.2", "1.2") in {(lk["item"], lk["previous_item"]) for lk in links if lk["status"] == "revised"}
+
+
+def test_unusual_pairs_are_compared_with_a_note(site, tmp_path, capsys):
+    later, _ = _save(site, tmp_path, "jtys-2024")
+    other, _ = _save(site, tmp_path, "kjj-2023-2025")
+    assert main(["diff", str(later), str(other)]) == 0
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("note: ")]
+    assert notes == ["note: the plans are from different departments: 青岛市交通运输局, 青岛市科学技术局",
+                     "note: PREV (2024) is not earlier than CUR (2023)",
+                     "note: CUR reads as action_plan: the compare stage only compares annual work plans"]
 
 
 def test_a_page_without_plan_items_is_a_clear_error(site, tmp_path):
