@@ -68,8 +68,9 @@ def compare_items(rows: Iterable[dict[str, Any]], *, doc_types: tuple[str, ...] 
     if report is not None:
         report.counts["plans_left_out"] = len(left_out)
         if left_out:
-            report.details["plans_left_out"] = sorted(
-                {"department": p.department, "plan_year": p.plan_year, "notice_id": p.notice_id} for p in left_out)
+            report.details["plans_left_out"] = [
+                {"department": p.department, "plan_year": p.plan_year, "notice_id": p.notice_id}
+                for p in sorted(left_out, key=lambda p: (p.department, p.plan_year, p.notice_id))]
     weights = TermWeights(terms(i.text) for p in chosen.values() for i in p.items)
     links: list[ItemLink] = []
     for (dept, year), plan in sorted(chosen.items()):

@@ -80,13 +80,15 @@ def test_two_plans_of_one_department_year_are_never_merged():
         ["建设高速公路。", "优化公交线网。", "推广新能源公交车。"], start=1)]
     rows += [_row(f"c{n}", "交通局", 2023, t, notice_id=9001, ordinal=n) for n, t in enumerate(
         ["建设高速公路。", "优化公交线网。", "推广新能源公交车。"], start=1)]
-    rows += [_row("x1", "交通局", 2023, "开展安全生产大检查。", notice_id=9002)]
+    rows += [_row("x1", "交通局", 2023, "开展安全生产大检查。", notice_id=9003),
+             _row("y1", "交通局", 2023, "开展安全生产大检查。", notice_id=9002)]
     report = StageReport("compare")
     links = compare_items(rows, report=report)
     assert {lk.item_uid for lk in links} == {"c1", "c2", "c3"}
     assert {lk.status for lk in links} == {"continued"}
-    assert report.counts["plans_left_out"] == 1
-    assert report.details["plans_left_out"] == [{"department": "交通局", "plan_year": 2023, "notice_id": 9002}]
+    assert report.counts["plans_left_out"] == 2
+    assert report.details["plans_left_out"] == [{"department": "交通局", "plan_year": 2023, "notice_id": 9002},
+                                                {"department": "交通局", "plan_year": 2023, "notice_id": 9003}]
 
 
 def _sec(uid, section, title, text):
