@@ -3,6 +3,7 @@
     qdp run                      whole pipeline in this process (crawl → … → alert)
     qdp sample-site --port 8765  serve the local replica of the site
     qdp crawl | parse FILE | validate | load | compare | alert | migrate | report
+    qdp diff PREV CUR            compare two plan pages item by item (no warehouse)
 """
 
 from __future__ import annotations
@@ -102,6 +103,23 @@ def cmd_parse(args, settings: Settings) -> int:
     for w in parsed.warnings:
         where = f" (section {w.section}, item {w.item})" if w.section is not None else ""
         print(f"warning: {w.code}{where}: {w.message}")
+    return 0
+
+
+def cmd_diff(args, settings: Settings) -> int:
+    from .compare.diff import DiffError, diff_pages, render_text
+
+    pages = []
+    for file in (args.previous, args.current):
+        path = Path(file)
+        if not path.is_file():
+            raise SystemExit(f"qdp diff: no such file: {path}")
+        pages.append(path.read_bytes())
+    try:
+        diff = diff_pages(pages[0], pages[1], previous_url=args.prev_url, current_url=args.cur_url)
+    except DiffError as exc:
+        raise SystemExit(f"qdp diff: {exc}") from exc
+    print(json.dumps(diff.to_dict(), ensure_ascii=False, indent=2) if args.json else render_text(diff))
     return 0
 
 
@@ -248,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("parse", cmd_parse, "parse one page (HTML or a text capture) into records")
     p.add_argument("file")
     p.add_argument("--url", help="the page's URL (helps find department and column)")
+
+    p = add("diff", cmd_diff, "compare two plan pages (HTML or text captures) item by item, without a warehouse")
+    p.add_argument("previous", metavar="PREV", help="the earlier plan")
+    p.add_argument("current", metavar="CUR", help="the later plan")
+    p.add_argument("--prev-url", help="URL of the earlier page (helps find department and column)")
+    p.add_argument("--cur-url", help="URL of the later page")
 
     p = add("parse-landed", cmd_parse_landed, "parse every landed page not yet in the warehouse")
     p.add_argument("--run-id")

@@ -19,7 +19,9 @@ DocType = Literal["work_plan", "work_summary", "action_plan", "notice", "other"]
 DOC_TYPES: tuple[str, ...] = ("work_plan", "work_summary", "action_plan", "notice", "other")
 PLAN_DOC_TYPES: frozenset[str] = frozenset({"work_plan", "action_plan"})
 
-LinkStatus = Literal["continued", "revised", "new", "dropped"]
+# "possible": the best candidate predecessor, below the evidence for "revised" (etl/compare/match.py).
+LinkStatus = Literal["continued", "revised", "possible", "new", "dropped"]
+LINK_STATUSES: tuple[str, ...] = ("continued", "revised", "possible", "new", "dropped")
 
 
 def _plain(value: Any) -> Any:
@@ -180,14 +182,18 @@ class NoticeRecord(Record):
 
 @dataclass(slots=True)
 class ItemLink(Record):
-    """Year-over-year relation of a plan item to the previous year's plan of the same department."""
+    """Year-over-year relation of a plan item to the previous annual plan of the same department
+    (the plan of Y-1, or of Y-2 when the department published none for Y-1)."""
 
     department: str
     plan_year: int
     status: str  # one of LinkStatus
     item_uid: str | None  # this year's item (None for "dropped")
-    previous_item_uid: str | None  # last year's item (None for "new")
-    similarity: float | None = None
+    previous_item_uid: str | None  # the previous plan's item (None for "new")
+    similarity: float | None = None  # match score 0-100 of a linked pair (continued/revised/possible)
+    previous_plan_year: int | None = None  # year of the plan compared with (plan_year - 1 or - 2)
+    notice_id: int | None = None  # the two plans compared (notice ids on the same host)
+    previous_notice_id: int | None = None
 
 
 @dataclass(slots=True)

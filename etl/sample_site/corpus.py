@@ -79,6 +79,12 @@ class ItemSpec:
     targets: list[TargetSpec] = field(default_factory=list)
     continues: str | None = None
     revises: str | None = None
+    # Labels for scoring the comparer: a revision that renames the headline and rewrites the task
+    # (not just a changed number); further predecessors folded into this item; the predecessor this
+    # item was split off (its main successor is another item, so one-to-one matching calls it new).
+    paraphrased: bool = False
+    merges: list[str] = field(default_factory=list)
+    split_from: str | None = None
     marker: str = ""  # filled when the document is laid out
     section: int = 0
     ordinal: int = 0
@@ -248,8 +254,14 @@ def _build_item(raw: dict[str, Any], doc_key: str, known: dict[str, ItemSpec]) -
     ref = raw.get("continues") or raw.get("revises")
     if raw.get("continues") and raw.get("revises"):
         raise CorpusError(f"{key}: an item either continues or revises, not both")
-    if ref and ref not in known:
-        raise CorpusError(f"{key}: refers to unknown item {ref}")
+    merges, split_from = list(raw.get("merges", [])), raw.get("splits")
+    for other in [ref, *merges, split_from]:
+        if other and other not in known:
+            raise CorpusError(f"{key}: refers to unknown item {other}")
+    if (raw.get("paraphrased") or merges) and not raw.get("revises"):
+        raise CorpusError(f"{key}: paraphrased: and merges: label a revision (revises:)")
+    if split_from and ref:
+        raise CorpusError(f"{key}: a part split off {split_from} has no predecessor of its own")
     if raw.get("continues"):
         if "text" in raw or "targets" in raw:
             raise CorpusError(f"{key}: a continued item copies its text; use revises: to change it")
@@ -265,7 +277,8 @@ def _build_item(raw: dict[str, Any], doc_key: str, known: dict[str, ItemSpec]) -
         raise CorpusError(f"{key}: item needs text")
     note, lead, partners = _note(raw.get("note") or {})
     item = ItemSpec(key=key, text=str(raw["text"]).strip(), note=note, lead_units=lead, partner_units=partners,
-                    targets=[_target(t, key) for t in raw.get("targets", [])], revises=raw.get("revises"))
+                    targets=[_target(t, key) for t in raw.get("targets", [])], revises=raw.get("revises"),
+                    paraphrased=bool(raw.get("paraphrased")), merges=merges, split_from=split_from)
     if item.revises and item.text == known[item.revises].text:
         raise CorpusError(f"{key}: revises {item.revises} but the text is identical; use continues:")
     return item
@@ -380,14 +393,20 @@ def load_corpus() -> list[PlanDoc]:
 # --------------------------------------------------------------------------- ground truth
 
 
+# How far back a plan looks for its predecessor: Y-1, or Y-2 when the department published no
+# plan for Y-1 (the comparer's rule, etl/compare).
+MAX_YEAR_GAP = 2
+
+
 def previous_plan(doc: PlanDoc, docs: list[PlanDoc]) -> PlanDoc | None:
-    """The department's annual work plan of the year before, if the corpus has it."""
+    """The department's latest annual work plan of the two years before, if the corpus has it."""
     if doc.doc_type != "work_plan" or doc.plan_year is None:
         return None
-    for other in docs:
-        if (other.department == doc.department and other.doc_type == "work_plan"
-                and other.plan_year == doc.plan_year - 1):
-            return other
+    for gap in range(1, MAX_YEAR_GAP + 1):
+        for other in docs:
+            if (other.department == doc.department and other.doc_type == "work_plan"
+                    and other.plan_year == doc.plan_year - gap):
+                return other
     return None
 
 
@@ -398,6 +417,7 @@ def derive_ground_truth(docs: list[PlanDoc] | None = None) -> dict[str, Any]:
     for doc in docs:
         prev = previous_plan(doc, docs)
         referenced = {i.continues or i.revises for i in doc.items} - {None}
+        merged = {m for i in doc.items for m in i.merges}
         items = []
         for item in doc.items:
             if prev is None:
@@ -408,8 +428,9 @@ def derive_ground_truth(docs: list[PlanDoc] | None = None) -> dict[str, Any]:
                 status, previous = "revised", item.revises
             else:
                 status, previous = "new", None
-            if previous and prev and not previous.startswith(prev.key + "-"):
-                raise CorpusError(f"{item.key} refers to {previous}, not an item of {prev.key}")
+            for ref in filter(None, [previous, *item.merges, item.split_from]):
+                if prev is None or not ref.startswith(prev.key + "-"):
+                    raise CorpusError(f"{item.key} refers to {ref}, not an item of its previous plan")
             items.append({
                 "key": item.key, "section": item.section, "ordinal": item.ordinal, "marker": item.marker,
                 "group": item.group, "headline": item.headline, "text": item.text, "raw_text": item.raw_text,
@@ -418,6 +439,7 @@ def derive_ground_truth(docs: list[PlanDoc] | None = None) -> dict[str, Any]:
                 "partner_units_canonical": [canonical_department(u) for u in item.partner_units],
                 "targets": [t.as_dict() for t in item.targets],
                 "status": status, "previous": previous,
+                "paraphrased": item.paraphrased, "merged_from": list(item.merges), "split_from": item.split_from,
             })
         out["documents"].append({
             "key": doc.key, "synthetic": doc.synthetic, "channel": doc.channel, "title": doc.title,
@@ -428,8 +450,9 @@ def derive_ground_truth(docs: list[PlanDoc] | None = None) -> dict[str, Any]:
             "section_titles": [s.title for s in doc.sections],
             "items_per_section": [len(s.items) for s in doc.sections],
             "previous_plan": prev.key if prev else None,
-            "dropped": sorted((i.key for i in prev.items if i.key not in referenced),
+            "dropped": sorted((i.key for i in prev.items if i.key not in referenced | merged),
                               key=_item_sort_key) if prev else [],
+            "merged": sorted(merged, key=_item_sort_key),
             "items": items,
         })
     return out

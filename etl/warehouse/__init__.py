@@ -261,8 +261,9 @@ def ensure_departments(
 
 
 def current_plan_items(engine: Engine, *, department: str | None = None) -> list[dict[str, Any]]:
-    """Items of the current revision of every plan notice (work_plan / action_plan)."""
-    n, i, d = schema.notice, schema.plan_item, schema.department
+    """Items of the current revision of every plan notice (work_plan / action_plan), with the
+    title of their section (the comparer's section prior)."""
+    n, i, d, s = schema.notice, schema.plan_item, schema.department, schema.plan_section
     query = (
         sa.select(
             i.c.item_uid,
@@ -273,15 +274,16 @@ def current_plan_items(engine: Engine, *, department: str | None = None) -> list
             n.c.doc_type,
             n.c.published,
             i.c.section,
+            s.c.title.label("section_title"),
             i.c.ordinal,
             i.c.marker,
             i.c.headline,
             i.c.text,
         )
         .select_from(
-            i.join(n, n.c.notice_rev_id == i.c.notice_rev_id).outerjoin(
-                d, d.c.department_id == n.c.department_id
-            )
+            i.join(n, n.c.notice_rev_id == i.c.notice_rev_id)
+            .outerjoin(d, d.c.department_id == n.c.department_id)
+            .outerjoin(s, (s.c.notice_rev_id == i.c.notice_rev_id) & (s.c.section == i.c.section))
         )
         .where(n.c.is_current, n.c.doc_type.in_(sorted(PLAN_DOC_TYPES)))
         .order_by(n.c.host, n.c.notice_id, i.c.section, i.c.ordinal)
@@ -311,6 +313,9 @@ def replace_item_links(
             "previous_item_uid": lk.previous_item_uid,
             "similarity": lk.similarity,
             "computed_at": computed_at,
+            "previous_plan_year": lk.previous_plan_year,
+            "notice_id": lk.notice_id,
+            "previous_notice_id": lk.previous_notice_id,
         }
         for lk in links
     ]

@@ -199,15 +199,37 @@ plan_item_link = sa.Table(
     _col("link_id", sa.Integer, primary_key=True, autoincrement=True, doc="Surrogate key."),
     _col("department", sa.Text, sa.ForeignKey("department.name"), doc="Canonical department name."),
     _col("plan_year", sa.Integer, doc="This year's plan year."),
-    _col("status", sa.Text, doc="continued, revised, new or dropped."),
+    _col(
+        "status",
+        sa.Text,
+        doc="continued, revised, possible (the best candidate predecessor, weaker evidence than "
+        "revised: to be confirmed by an analyst), new or dropped.",
+    ),
     _col("item_uid", sa.Text, nullable=True, doc="This year's item (NULL for dropped)."),
-    _col("previous_item_uid", sa.Text, nullable=True, doc="Last year's item (NULL for new)."),
-    _col("similarity", sa.Float, nullable=True, doc="Text similarity 0..1 of the pair, when linked."),
+    _col("previous_item_uid", sa.Text, nullable=True, doc="The previous plan's item (NULL for new)."),
+    _col(
+        "similarity",
+        sa.Float,
+        nullable=True,
+        doc="Match score of the pair on a 0-100 scale (100: same text), for continued, revised and "
+        "possible links; NULL for new and dropped.",
+    ),
     _col("computed_at", TZ, doc="When the compare stage computed the link."),
-    sa.CheckConstraint("status IN ('continued', 'revised', 'new', 'dropped')", name="status_known"),
+    _col(
+        "previous_plan_year",
+        sa.Integer,
+        nullable=True,
+        doc="Year of the plan compared with: plan_year - 1, or plan_year - 2 when the department "
+        "published no plan for plan_year - 1 (NULL on rows computed before revision 0008).",
+    ),
+    _col("notice_id", sa.BigInteger, nullable=True, doc="Notice id of this year's plan (same host as item_uid)."),
+    _col("previous_notice_id", sa.BigInteger, nullable=True, doc="Notice id of the previous plan compared with."),
+    sa.CheckConstraint(
+        "status IN ('continued', 'revised', 'possible', 'new', 'dropped')", name="status_known"
+    ),
     info={
-        "doc": "Year-over-year links between a department's plan items (compare stage); replaced "
-        "per (department, plan_year) on every compare."
+        "doc": "Year-over-year links between a department's annual plan items (compare stage); "
+        "replaced per (department, plan_year) on every compare."
     },
 )
 sa.Index("ix_plan_item_link_department_plan_year", plan_item_link.c.department, plan_item_link.c.plan_year)

@@ -204,7 +204,7 @@ def test_current_plan_items_and_item_links(engine):
     rows = warehouse.current_plan_items(engine, department="青岛市教育局")
     assert {r["notice_id"] for r in rows} == {3000100, 3000200}  # summaries are no plans
     assert set(rows[0]) == {"item_uid", "host", "notice_id", "department", "plan_year", "doc_type", "published",
-                            "section", "ordinal", "marker", "headline", "text"}
+                            "section", "section_title", "ordinal", "marker", "headline", "text"}
     assert rows[0]["published"] == "2021-03-05"
 
     u20 = [r["item_uid"] for r in rows if r["plan_year"] == 2020]

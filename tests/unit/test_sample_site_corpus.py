@@ -26,6 +26,10 @@ def _doc(truth: dict, key: str) -> dict:
     return next(d for d in truth["documents"] if d["key"] == key)
 
 
+def _item(truth: dict, key: str) -> dict:
+    return next(i for d in truth["documents"] for i in d["items"] if i["key"] == key)
+
+
 def test_committed_ground_truth_equals_what_the_yaml_derives(truth):
     committed = json.loads(c.GROUND_TRUTH_FILE.read_text(encoding="utf-8"))
     assert committed == json.loads(json.dumps(truth, ensure_ascii=False)), (
@@ -112,7 +116,9 @@ def test_links_continue_revise_new_and_drop(docs, truth):
         if d["previous_plan"]:
             prev = _doc(truth, d["previous_plan"])
             referenced = {i["previous"] for i in d["items"]} - {None}
-            assert set(d["dropped"]) == {i["key"] for i in prev["items"]} - referenced
+            merged = {m for i in d["items"] for m in i["merged_from"]}
+            assert set(d["merged"]) == merged and not merged & referenced
+            assert set(d["dropped"]) == {i["key"] for i in prev["items"]} - referenced - merged
             assert d["dropped"], f"{d['key']} drops nothing: comparison would be too easy"
     assert min(statuses["continued"], statuses["revised"], statuses["new"]) >= 10
     # The headline example: a numeric target changed between years.
@@ -120,6 +126,36 @@ def test_links_continue_revise_new_and_drop(docs, truth):
     assert item["previous"] == "jyj-2021-1.1"
     assert item["targets"][0] == {"action": "新建、改扩建", "object": "幼儿园", "value": 25, "unit": "所",
                                   "span": "新建、改扩建幼儿园25所"}
+
+
+def test_paraphrased_successors_merges_splits_and_a_missing_year(truth):
+    """The matching corpus: rewritten successors over three years, a merge and a split, and a
+    department without a 2023 plan whose 2024 plan is compared with 2022."""
+    items = [i for d in truth["documents"] for i in d["items"]]
+    paraphrased = [i for i in items if i["paraphrased"]]
+    assert len(paraphrased) >= 20 and all(i["status"] == "revised" for i in paraphrased)
+    assert sum(1 for i in paraphrased if i["headline"] != _item(truth, i["previous"])["headline"]) >= 15
+    assert any(i["merged_from"] for i in items) and any(i["split_from"] for i in items)
+    assert all(i["status"] == "new" for i in items if i["split_from"])
+    hyfz24 = _doc(truth, "hyfz-2024")
+    assert hyfz24["previous_plan"] == "hyfz-2022" and not any(
+        d["department"] == hyfz24["department"] and d["plan_year"] == 2023 for d in truth["documents"])
+    jtys = [d for d in truth["documents"] if d["key"].startswith("jtys-")]
+    assert [d["previous_plan"] for d in jtys] == [None, "jtys-2022", "jtys-2023"]
+    # Sections reordered and renamed: a successor sits in another section position than its predecessor.
+    assert sum(1 for i in paraphrased if i["section"] != _item(truth, i["previous"])["section"]) >= 5
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ({"key": "1.1", "text": "甲。", "paraphrased": True}, "label a revision"),
+    ({"key": "1.1", "text": "甲。", "merges": ["jyj-2021-1.2"]}, "label a revision"),
+    ({"key": "1.1", "revises": "jyj-2021-1.1", "text": "甲。", "merges": ["jyj-2098-1.2"]}, "unknown item"),
+    ({"key": "1.1", "revises": "jyj-2021-1.1", "text": "甲。", "splits": "jyj-2021-1.2"}, "no predecessor"),
+])
+def test_matching_labels_are_checked(docs, item, message):
+    known = {i.key: i for i in docs[0].items}
+    with pytest.raises(c.CorpusError, match=message):
+        c._build_doc(_raw([item]), _dept(), known)
 
 
 def test_targets_use_arabic_and_chinese_numerals_and_many_units(truth):
