@@ -35,7 +35,7 @@ SITE_NAME_TITLES = ("青岛政务网", "")
 def _settings(site_url: str, warehouse_url: str, data_dir: Path) -> Settings:
     return Settings.from_env({
         "QDP_SITE_URL": site_url, "QDP_DATA_DIR": str(data_dir), "QDP_WAREHOUSE_URL": warehouse_url,
-        "QDP_RATE_LIMIT": "0", "QDP_TIMEOUT": "0.5", "QDP_CONNECT_TIMEOUT": "1", "QDP_REQUEST_DEADLINE": "1.5",
+        "QDP_RATE_LIMIT": "0", "QDP_TIMEOUT": "0.5", "QDP_CONNECT_TIMEOUT": "1", "QDP_REQUEST_DEADLINE": "1.0",
         "QDP_RETRIES": "2", "QDP_RETRY_BACKOFF": "0"})
 
 
