@@ -35,7 +35,7 @@ SITE_NAME_TITLES = ("青岛政务网", "")
 def _settings(site_url: str, warehouse_url: str, data_dir: Path) -> Settings:
     return Settings.from_env({
         "QDP_SITE_URL": site_url, "QDP_DATA_DIR": str(data_dir), "QDP_WAREHOUSE_URL": warehouse_url,
-        "QDP_RATE_LIMIT": "0", "QDP_TIMEOUT": "0.5", "QDP_CONNECT_TIMEOUT": "1", "QDP_REQUEST_DEADLINE": "1.5",
+        "QDP_RATE_LIMIT": "0", "QDP_TIMEOUT": "0.5", "QDP_CONNECT_TIMEOUT": "1", "QDP_REQUEST_DEADLINE": "1.0",
         "QDP_RETRIES": "2", "QDP_RETRY_BACKOFF": "0"})
 
 
@@ -115,6 +115,10 @@ def test_two_runs_at_25_percent_faults_then_two_clean_runs_equal_a_clean_run(
                              "furniture_200", "notfound_200", "garbage", "offsite_redirect"}
     assert on.get("list_beyond_first", 0) > 0
     crawl_reports = [next(r for r in reps if r.stage == "crawl") for reps in faulty]
+    for k, r in enumerate(crawl_reports, 1):
+        print(f"faulty run {k}: " + ", ".join(f"{c}={r.counts[c]}" for c in (
+            "channels_ok", "channels_incomplete", "channels_failed", "pages_rejected", "failed", "refused",
+            "retried")))
     assert sum(r.counts["pages_rejected"] for r in crawl_reports) > 0
     assert any(s["status"] != "ok" for r in crawl_reports for s in r.details["channel_status"].values())
     assert final == clean_content

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.crawl.fetch import CountingRetry, Fetcher, HostRateLimiter, UrlPolicy, canonical_url
+from etl.crawl.fetch import CountingRetry, Fetcher, HostRateLimiter, UrlPolicy, canonical_url, crawl_delay
 from etl.encoding import decode_body
 from etl.settings import Settings
 
@@ -361,3 +361,12 @@ def test_slow_headers_are_cut_at_the_deadline(tiny, tmp_path: Path) -> None:
         elapsed = time.perf_counter() - started
     assert result.outcome == "failed" and "deadline" in result.reason
     assert elapsed < 2.0
+
+
+def test_crawl_delay_parser_prefers_our_group_and_reads_fractions() -> None:
+    text = ("User-agent: Baiduspider\nCrawl-delay: 30\n\nUser-agent: qingdao-plans\nDisallow: /x/\n"
+            "Crawl-delay: 2.5\n\nUser-agent: *\nCrawl-delay: 1\n")
+    assert crawl_delay(text, "qingdao-plans/0.1 (+https://example.org)") == 2.5
+    assert crawl_delay(text, "other-bot/1.0") == 1.0
+    assert crawl_delay("User-agent: *\nCrawl-delay: soon\n", "a/1") is None
+    assert crawl_delay("User-agent: *\nDisallow: /\n", "a/1") is None
