@@ -72,7 +72,8 @@ def _judge_crawl(crawls: list[StageReport], health: RunHealth) -> None:
     for r in crawls:
         statuses.update(r.details.get("channel_status") or {})
     health.channels = statuses
-    unreachable = any(r.details.get("site_unreachable") for r in crawls)
+    # One crawl report per channel task in the DAG: the site is unreachable only if none reached it.
+    unreachable = bool(crawls) and all(r.details.get("site_unreachable") for r in crawls)
     failed_requests = counts.get("failed", 0) + counts.get("refused", 0)
 
     if unreachable:

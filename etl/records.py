@@ -211,7 +211,9 @@ class StageReport(Record):
 
 def merge_reports(reports: list[StageReport]) -> list[StageReport]:
     """One report per stage: counts and seconds of a stage reported several times (e.g. crawl,
-    once per mapped channel task) are summed, in first-seen order."""
+    once per mapped channel task) are summed, in first-seen order. Details are combined too:
+    mappings (per-channel status) merged, lists joined, flags true only when every part says so
+    (the site is unreachable only if no channel task reached it)."""
     merged: dict[str, StageReport] = {}
     for r in reports:
         if r.stage not in merged:
@@ -221,6 +223,16 @@ def merge_reports(reports: list[StageReport]) -> list[StageReport]:
         for k, v in r.counts.items():
             m.add(k, v)
         m.seconds = round(m.seconds + r.seconds, 3)
+        for k, v in r.details.items():
+            cur = m.details.get(k)
+            if k not in m.details:
+                m.details[k] = v
+            elif isinstance(cur, dict) and isinstance(v, dict):
+                m.details[k] = {**cur, **v}
+            elif isinstance(cur, list) and isinstance(v, list):
+                m.details[k] = cur + v
+            elif isinstance(cur, bool) and isinstance(v, bool):
+                m.details[k] = cur and v
     return list(merged.values())
 
 

@@ -103,3 +103,23 @@ def test_reports_may_come_as_dicts_from_xcom():
     assert health.status == "success"
     assert health.to_dict()["status"] == "success"
     assert set(PIPELINE_STAGES) == {"crawl", "parse", "validate", "load", "compare", "alert"}
+
+
+def test_one_channel_task_without_answers_does_not_make_the_site_unreachable():
+    """In the DAG each channel is its own crawl report: one unanswered channel degrades the run,
+    it does not fail it, and merging the reports keeps every channel's status."""
+    from etl.records import StageReport, merge_reports
+
+    ok = StageReport("crawl", {"list_pages": 2, "channels_ok": 1},
+                     details={"channel_status": {"a": {"status": "ok", "reason": None, "site_change": None}},
+                              "site_unreachable": False})
+    dead = StageReport("crawl", {"failed": 1, "channels_failed": 1},
+                       details={"channel_status": {"b": {"status": "failed", "reason": "site unreachable",
+                                                         "site_change": None}},
+                                "site_unreachable": True})
+    rest = [StageReport(s) for s in ("parse", "validate", "load", "compare", "alert")]
+    health = assess_run([ok, dead, *rest])
+    assert health.status == "degraded", health.reasons
+    [crawl] = [r for r in merge_reports([ok, dead]) if r.stage == "crawl"]
+    assert set(crawl.details["channel_status"]) == {"a", "b"} and crawl.details["site_unreachable"] is False
+    assert assess_run([dead, *rest]).status == "failed"
