@@ -35,13 +35,16 @@ def _latest_run(settings: Settings, needs: str) -> str:
 
 def cmd_run(args, settings: Settings) -> int:
     from .pipeline import run_pipeline
-    from .report import print_summary
+    from .report import UnknownDepartmentError, print_summary
 
     reports = run_pipeline(settings, full=args.full, progress=not args.quiet)
     for r in reports:
         _print_report(r, args.json)
     if not args.json:
-        print_summary(settings, department=args.department)
+        try:
+            print_summary(settings, departments=args.department)
+        except UnknownDepartmentError as exc:
+            raise SystemExit(f"qdp run: {exc}") from exc
     return 0
 
 
@@ -137,9 +140,19 @@ def cmd_migrate(args, settings: Settings) -> int:
 
 
 def cmd_report(args, settings: Settings) -> int:
-    from .report import print_summary
+    from .report import UnknownDepartmentError, render_text, report_for, to_json, write_html
 
-    print_summary(settings, department=args.department)
+    try:
+        report = report_for(settings, args.department)
+    except UnknownDepartmentError as exc:
+        raise SystemExit(f"qdp report: {exc}") from exc
+    if args.html:
+        path = write_html(report, Path(args.html))
+        print(f"wrote {path} ({path.stat().st_size} bytes)", file=sys.stderr)
+    if args.json:
+        print(to_json(report))
+    elif not args.html:
+        print(render_text(report))
     return 0
 
 
@@ -158,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "run the whole pipeline in this process")
     p.add_argument("--full", action="store_true", help="re-read every list page and re-check known notices")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--department", default="青岛市教育局", help="department of the year-over-year table")
+    p.add_argument("--department", action="append",
+                   help="department (name or alias) of the year-over-year tables; repeatable; default: all")
 
     p = add("sample-site", cmd_sample_site, "serve the local replica of www.qingdao.gov.cn")
     p.add_argument("--port", type=int, default=8765)
@@ -193,8 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("migrate", cmd_migrate, "upgrade the warehouse schema")
     p.add_argument("--revision", default="head")
 
-    p = add("report", cmd_report, "print the warehouse summary and a year-over-year table")
-    p.add_argument("--department", default="青岛市教育局")
+    p = add("report", cmd_report, "the warehouse summary and each department's year over year, as text, "
+                                   "JSON (--json) or a self-contained HTML page with charts (--html PATH)")
+    p.add_argument("--department", action="append",
+                   help="department (name or alias, e.g. 市教育局); repeatable; default: every department with plans")
+    p.add_argument("--html", metavar="PATH", help="write the report as one self-contained HTML page")
     return parser
 
 
