@@ -198,6 +198,9 @@ def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict
 
     objs = [r if isinstance(r, StageReport) else StageReport(**r) for r in reports]
     runs.finish_run(_engine(settings), run_id, status=status, reports=merge_reports(objs))
+    from .report import write_run_report  # analyst hook: reports/<run_id>.html and reports/latest.html
+
+    write_run_report(settings, run_id)
 
 
 # --------------------------------------------------------------------------- whole pipeline
