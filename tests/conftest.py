@@ -19,6 +19,7 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 pytest_plugins = [
     "tests.fixtures.sample_site",
     "tests.fixtures.warehouse",
+    "tests.fixtures.chromium",
 ]
 
 

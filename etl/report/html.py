@@ -13,6 +13,9 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 STATUS_COLORS = {"continued": "#4c78a8", "revised": "#f58518", "possible": "#b279a2", "new": "#54a24b",
@@ -71,12 +74,33 @@ def _json_script(value: Any) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+def _bundle_cache() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "qingdao-plans" / f"vega-bundle-vl-convert-{version('vl-convert-python')}.js"
+
+
 @functools.lru_cache(maxsize=1)
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one script that sets ``window.vegaEmbed`` (about 0.9 MB)."""
+    """Vega, Vega-Lite and vega-embed as one script that sets ``window.vegaEmbed`` (about 0.9 MB).
+
+    vl-convert builds the bundle in ten seconds or so; it is kept in the user's cache directory,
+    keyed by the vl-convert version, so only the first report on a machine pays for it."""
+    cache = _bundle_cache()
+    try:
+        return cache.read_text(encoding="utf-8")
+    except OSError:
+        pass
     import vl_convert
 
-    return vl_convert.javascript_bundle().replace("</script", "<\\/script")
+    bundle = vl_convert.javascript_bundle().replace("</script", "<\\/script")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(bundle, encoding="utf-8")
+        tmp.replace(cache)
+    except OSError:  # a read-only home: build it again next time
+        pass
+    return bundle
 
 
 class _Charts:
