@@ -35,7 +35,7 @@ def _latest_run(settings: Settings, needs: str) -> str:
 
 def cmd_run(args, settings: Settings) -> int:
     from .pipeline import run_pipeline
-    from .report import UnknownDepartmentError, print_summary
+    from .report import ReportError, print_summary
 
     reports = run_pipeline(settings, full=args.full, progress=not args.quiet)
     for r in reports:
@@ -43,7 +43,7 @@ def cmd_run(args, settings: Settings) -> int:
     if not args.json:
         try:
             print_summary(settings, departments=args.department)
-        except UnknownDepartmentError as exc:
+        except ReportError as exc:
             raise SystemExit(f"qdp run: {exc}") from exc
     return 0
 
@@ -140,11 +140,11 @@ def cmd_migrate(args, settings: Settings) -> int:
 
 
 def cmd_report(args, settings: Settings) -> int:
-    from .report import UnknownDepartmentError, render_text, report_for, to_json, write_html
+    from .report import ReportError, render_text, report_for, to_json, write_html
 
     try:
         report = report_for(settings, args.department)
-    except UnknownDepartmentError as exc:
+    except ReportError as exc:
         raise SystemExit(f"qdp report: {exc}") from exc
     if args.html:
         path = write_html(report, Path(args.html))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import Settings
-from .data import UnknownDepartmentError, build_report, resolve_departments
+from .data import ReportError, UnknownDepartmentError, build_report, resolve_departments
 from .text import render_text
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 def report_for(settings: Settings, departments: list[str] | None = None) -> dict[str, Any]:
     from .. import warehouse
 
-    return build_report(warehouse.get_engine(settings.warehouse_url), departments)
+    engine = warehouse.get_engine(settings.warehouse_url)
+    at, head = warehouse.current_revision(engine), warehouse.head_revision()
+    if at != head:
+        raise ReportError(f"the warehouse {engine.url.render_as_string(hide_password=True)} is at schema "
+                          f"revision {at or 'none (empty)'}, not {head}: run `qdp migrate` or `qdp run` first")
+    return build_report(engine, departments)
 
 
 def print_summary(settings: Settings, *, departments: list[str] | None = None) -> None:
@@ -66,6 +71,7 @@ def write_html_copy(source: Path, target: Path) -> None:
 
 
 __all__ = [
+    "ReportError",
     "UnknownDepartmentError",
     "build_report",
     "print_summary",

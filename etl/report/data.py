@@ -17,7 +17,11 @@ from ..departments import DEPARTMENTS, canonical_department
 RUN_HEALTH_RUNS = 10  # runs shown in the run-health panel (the total is reported beside them)
 
 
-class UnknownDepartmentError(ValueError):
+class ReportError(ValueError):
+    """The report cannot be built (unknown department, warehouse not migrated)."""
+
+
+class UnknownDepartmentError(ReportError):
     """A department name (or alias) that is neither curated nor in the warehouse."""
 
 
@@ -151,4 +155,4 @@ def build_report(engine: Engine, departments: list[str] | None = None) -> dict[s
     }
 
 
-__all__ = ["UnknownDepartmentError", "build_report", "resolve_departments", "target_trends"]
+__all__ = ["ReportError", "UnknownDepartmentError", "build_report", "resolve_departments", "target_trends"]
