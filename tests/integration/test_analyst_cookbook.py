@@ -158,6 +158,11 @@ def test_report_json_has_the_same_content_and_resolves_aliases(corpus, capsys, m
     with pytest.raises(SystemExit, match="unknown department '市魔法局'"):
         main(["report", "--department", "市魔法局"])
 
+    page = settings.data_dir / "one-department.html"
+    assert main(["report", "--html", str(page), "--department", "市文旅局"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert "<h2>青岛市文化和旅游局</h2>" in text and "<h2>青岛市教育局</h2>" not in text
+
 
 def test_every_run_writes_the_html_report(corpus):
     settings, _ = corpus
