@@ -88,7 +88,8 @@ def _retype_postgresql(type_name: str) -> None:
 
 
 def upgrade() -> None:
-    _drop_views(OLD_VIEWS)
+    # Every view name either set uses: a migration chained before this one may have added one.
+    _drop_views(tuple(dict.fromkeys(OLD_VIEWS + VIEWS)))
     if op.get_bind().dialect.name == "postgresql":
         _retype_postgresql("jsonb")
     else:
