@@ -44,7 +44,7 @@ RUN_EXIT_CODES = """exit codes (the run's status in etl_run):
 
 def cmd_run(args, settings: Settings) -> int:
     from .pipeline import run_pipeline
-    from .report import print_summary
+    from .report import ReportError, print_summary
 
     try:
         result = run_pipeline(settings, full=args.full, progress=not args.quiet, backfill=args.backfill)
@@ -59,7 +59,10 @@ def cmd_run(args, settings: Settings) -> int:
         print(json.dumps({"run_id": result.run_id, "health": health.to_dict()}, ensure_ascii=False))
     else:
         if health.status != "failed":
-            print_summary(settings, department=args.department)
+            try:
+                print_summary(settings, departments=args.department)
+            except ReportError as exc:  # the summary is a courtesy; the exit code is the run's health
+                print(f"qdp run: no summary: {exc}", file=sys.stderr)
         print(f"run {result.run_id}: {health.status.upper()}")
         for reason in health.reasons:
             print(f"  - {reason}")
@@ -186,9 +189,19 @@ def cmd_migrate(args, settings: Settings) -> int:
 
 
 def cmd_report(args, settings: Settings) -> int:
-    from .report import print_summary
+    from .report import ReportError, render_text, report_for, to_json, write_html
 
-    print_summary(settings, department=args.department)
+    try:
+        report = report_for(settings, args.department)
+    except ReportError as exc:
+        raise SystemExit(f"qdp report: {exc}") from exc
+    if args.html:
+        path = write_html(report, Path(args.html))
+        print(f"wrote {path} ({path.stat().st_size} bytes)", file=sys.stderr)
+    if args.json:
+        print(to_json(report))
+    elif not args.html:
+        print(render_text(report))
     return 0
 
 
@@ -251,7 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="re-read every list page and re-check known notices")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--backfill", action="store_true", help="record new notices as known without announcing them")
-    p.add_argument("--department", default="青岛市教育局", help="department of the year-over-year table")
+    p.add_argument("--department", action="append",
+                   help="department (name or alias) of the year-over-year tables; repeatable; default: all")
 
     p = add("sample-site", cmd_sample_site, "serve the local replica of www.qingdao.gov.cn")
     p.add_argument("--port", type=int, default=8765)
@@ -303,8 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("migrate", cmd_migrate, "upgrade the warehouse schema")
     p.add_argument("--revision", default="head")
 
-    p = add("report", cmd_report, "print the warehouse summary and a year-over-year table")
-    p.add_argument("--department", default="青岛市教育局")
+    p = add("report", cmd_report, "the warehouse summary and each department's year over year, as text, "
+                                   "JSON (--json) or a self-contained HTML page with charts (--html PATH)")
+    p.add_argument("--department", action="append",
+                   help="department (name or alias, e.g. 市教育局); repeatable; default: every department with plans")
+    p.add_argument("--html", metavar="PATH", help="write the report as one self-contained HTML page")
     return parser
 
 

@@ -248,6 +248,9 @@ def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict
             from .alert.ops import notify_run_outcome
 
             notify_run_outcome(settings, run_id, health.status, health.reasons, objs)
+    from .report import write_run_report  # reports/<run_id>.html and reports/latest.html; never raises
+
+    write_run_report(settings, run_id)
     level = {SUCCESS: logging.INFO, DEGRADED: logging.WARNING}.get(health.status, logging.ERROR)
     log.log(level, "run %s %s", run_id, health.summary())
     return health

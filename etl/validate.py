@@ -295,7 +295,9 @@ def validate_records(records: list[NoticeRecord], *, data_docs_dir: Path | None 
     report.counts["notices_valid"] = len(valid)
     report.details["suites"] = summaries
     report.details["success"] = all(s["success"] for s in summaries.values())
-    if data_docs_dir is not None:
-        report.details["data_docs"] = str(data_docs_dir / "index.html")
+    if data_docs_dir is not None:  # offline Data Docs: failing keys per check, a history of runs
+        from .data_docs import record_validation
+
+        report.details["data_docs"] = str(record_validation(data_docs_dir, run_name, summaries, quarantined))
     report.seconds = round(time.perf_counter() - started, 3)
     return ValidationOutcome(valid=valid, quarantined=quarantined, report=report, suite_results=summaries)

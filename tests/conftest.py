@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.sample_site",
     "tests.fixtures.warehouse",
     "tests.fixtures.receivers",
+    "tests.fixtures.chromium",
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The analyst layer lives at the repository root (sql/), beside the package.
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Frozen view SQL of each migration that creates views: migrations/views/<revision>/<view>.sql.
+FROZEN_VIEWS_DIR = MIGRATIONS_DIR / "views"
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -51,6 +54,12 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("qdp_write") else "BEGIN")
 
 
+def json_dumps(value: Any) -> str:
+    """JSON as stored in the warehouse: Chinese text as characters, not \\u escapes, so that
+    ``aliases LIKE '%市教育局%'`` finds what it should."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def get_engine(url: str | sa.URL) -> Engine:
     """Engine for a warehouse URL (cached per URL). SQLite files get their parent dir created."""
     url_obj = sa.make_url(url)
@@ -62,10 +71,10 @@ def get_engine(url: str | sa.URL) -> Engine:
         if url_obj.get_backend_name() == "sqlite":
             if url_obj.database and url_obj.database != ":memory:":
                 Path(url_obj.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url_obj)
+            engine = sa.create_engine(url_obj, json_serializer=json_dumps)
             _sqlite_setup(engine)
         else:
-            engine = sa.create_engine(url_obj, pool_pre_ping=True)
+            engine = sa.create_engine(url_obj, pool_pre_ping=True, json_serializer=json_dumps)
         _engines[key] = engine
         return engine
 
@@ -159,8 +168,23 @@ def upgrade(url_or_engine: str | sa.URL | Engine, revision: str = "head") -> Non
                         raise RuntimeError(f"migration left rows without their parent: {broken[:5]}")
             finally:
                 _sqlite_foreign_keys(conn, True)
-        if current_revision(engine) is not None:
+        at = current_revision(engine)
+        if at is not None:
             ensure_departments(engine, refresh_curated=True)
+        if at == head_revision():  # the dictionary describes the newest schema only
+            apply_comments(engine)
+
+
+def apply_comments(engine: Engine) -> None:
+    """``COMMENT ON`` every table, view and column (PostgreSQL), from the data dictionary's source,
+    so psql's ``\\d+`` says what ``docs/data-dictionary.md`` says. A no-op on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return
+    from .dictionary import comment_statements
+
+    with engine.begin() as conn:
+        for _relation, statement in comment_statements():
+            conn.exec_driver_sql(statement.replace("%", "%%"))  # psycopg2 paramstyle
 
 
 def downgrade(url_or_engine: str | sa.URL | Engine, revision: str) -> None:
@@ -332,10 +356,28 @@ def replace_item_links(
 # --------------------------------------------------------------------------- analyst SQL
 
 
-def view_sql(name: str) -> str:
-    """``CREATE VIEW`` statement of an analyst view, from sql/views/<name>.sql."""
-    path = SQL_DIR / "views" / f"{name}.sql"
-    return path.read_text(encoding="utf-8").strip().rstrip(";")
+def render_view_sql(template: str, backend: str) -> str:
+    """A view file rendered for one backend. View files are Jinja templates whose only variable is
+    ``backend`` ("sqlite" or "postgresql"), for the few spots where the dialects differ (arrays,
+    durations); everything else is plain SQL both run."""
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(template).render(backend=backend).strip().rstrip(";")
+
+
+def view_sql(name: str, backend: str = "sqlite") -> str:
+    """``CREATE VIEW`` statement of the current definition of a view, from sql/views/<name>.sql.
+
+    Migrations never call this: each carries its own frozen copy (``frozen_view_sql``), so that
+    changing a view file cannot change what an old migration does."""
+    return render_view_sql((SQL_DIR / "views" / f"{name}.sql").read_text(encoding="utf-8"), backend)
+
+
+def frozen_view_sql(revision: str, name: str, backend: str) -> str:
+    """``CREATE VIEW`` statement of ``name`` as migration ``revision`` froze it."""
+    path = FROZEN_VIEWS_DIR / revision / f"{name}.sql"
+    return render_view_sql(path.read_text(encoding="utf-8"), backend)
 
 
 def _strip_comments(sql: str) -> str:
@@ -369,13 +411,17 @@ def run_saved_query(engine: Engine, name: str, **params: Any) -> list[dict[str, 
 
 __all__ = [
     "SQL_DIR",
+    "apply_comments",
     "current_plan_items",
     "current_revision",
     "downgrade",
     "ensure_departments",
     "exclusive",
+    "frozen_view_sql",
     "get_engine",
     "head_revision",
+    "json_dumps",
+    "render_view_sql",
     "replace_item_links",
     "run_saved_query",
     "saved_query",

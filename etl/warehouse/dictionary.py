@@ -1,5 +1,9 @@
-"""Data dictionary generator: docs/data-dictionary.md is rendered from ``schema.metadata`` and the
-header comments of sql/, so it cannot drift (a test fails when the committed file differs).
+"""Data dictionary: the one source of what every table, view and column means.
+
+docs/data-dictionary.md is rendered from ``schema.metadata`` (tables), ``VIEW_COLUMNS`` below
+(views) and the header comments of sql/; PostgreSQL gets the same text as ``COMMENT ON``
+(``comment_statements``, applied by ``etl.warehouse.upgrade``). Tests fail when the committed file
+differs, or when a view has a column this module does not describe (or the other way round).
 
     python -m etl.warehouse.dictionary            # rewrite docs/data-dictionary.md
     python -m etl.warehouse.dictionary --check    # exit 1 when it is out of date
@@ -17,6 +21,171 @@ from . import SQL_DIR, head_revision, schema
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "data-dictionary.md"
 
+_NOTICE = {
+    "host": "Site host of the notice.",
+    "notice_id": "The site's notice id.",
+    "url": "URL of the notice page on the live site.",
+    "title": "Notice title.",
+}
+_SIMILARITY = "Text similarity of the pair, 0–100 (100 = same text); NULL for new and dropped items."
+
+# Every column of every view: meaning and units. A test compares this with the migrated views.
+VIEW_COLUMNS: dict[str, dict[str, str]] = {
+    "v_plan_items": {
+        "department": "Canonical department name (青岛市教育局); NULL when the notice names none.",
+        "plan_year": "Year the plan is for.",
+        "doc_type": "work_plan (annual) or action_plan (multi-year); other notices have no items.",
+        "title": "Notice title.",
+        "published": "Publication date shown on the page (Asia/Shanghai calendar date).",
+        "host": _NOTICE["host"],
+        "notice_id": _NOTICE["notice_id"],
+        "url": _NOTICE["url"],
+        "item_uid": "Stable item id host:notice_id:section:ordinal.",
+        "section": "Section number of the item (1-based; 0 when the document has no sections).",
+        "section_title": "Heading of the item's section (一、…); NULL when there is none.",
+        "item_group": "Heading between section and item in three-level documents, e.g. （一）深化教育改革; "
+        "NULL otherwise.",
+        "ordinal": "Position of the item within its section (1-based).",
+        "item_order": "Position of the item within the whole document (1-based).",
+        "marker": "Numbering as written, e.g. 1. or （六）.",
+        "headline": "Leading short sentence of the item.",
+        "text": "Normalised Simplified text of the item.",
+        "lead_units": "Lead (牵头) units as canonical department names: text[] on PostgreSQL, "
+        "a JSON list (text) on SQLite.",
+        "partner_units": "Partner (参与/配合) units as canonical department names: text[] on PostgreSQL, "
+        "a JSON list (text) on SQLite.",
+    },
+    "v_notice_revisions": {
+        "host": _NOTICE["host"],
+        "notice_id": _NOTICE["notice_id"],
+        "revision": "Revision number (1 = first content seen).",
+        "is_current": "True for the current revision.",
+        "title": "Title of this revision.",
+        "published": "Publication date of this revision.",
+        "content_sha256": "SHA-256 of the page body of this revision.",
+        "valid_from": "When this revision was fetched (UTC).",
+        "valid_to": "When a newer revision replaced it (UTC); NULL while current.",
+        "previous_revision": "Revision this one replaced; NULL for the first.",
+        "previous_title": "Title of the previous revision.",
+        "previous_content_sha256": "SHA-256 of the previous revision's body.",
+        "previous_valid_from": "When the previous revision was fetched (UTC).",
+        "item_count": "Plan items of this revision (count).",
+        "previous_item_count": "Plan items of the previous revision (count); NULL for the first.",
+    },
+    "v_plan_targets": {
+        "department": "Canonical department name.",
+        "plan_year": "Year the plan is for.",
+        "doc_type": "work_plan (annual) or action_plan (multi-year): never add the two.",
+        "host": _NOTICE["host"],
+        "notice_id": _NOTICE["notice_id"],
+        "item_uid": "Item the target belongs to.",
+        "headline": "Headline of that item.",
+        "target_ordinal": "Position of the target within the item (1-based).",
+        "action": "Verb of the target, e.g. 新建; NULL when none was found.",
+        "object": "What is counted, e.g. 幼儿园; NULL when none was found.",
+        "value": "Numeric value, in `unit`.",
+        "unit": "Counting unit as written, multiplier included (所, 万人, 亿元, %).",
+        "span": "The text the target was read from.",
+    },
+    "v_yoy_item_changes": {
+        "department": "Canonical department name.",
+        "plan_year": "This year's plan year.",
+        "status": "continued, revised, new or dropped.",
+        "similarity": _SIMILARITY,
+        "item_uid": "This year's item; NULL for dropped.",
+        "previous_item_uid": "Last year's item; NULL for new.",
+        "section": "Section of this year's item.",
+        "section_title": "Section heading of this year's item.",
+        "item_group": "Group heading of this year's item (three-level documents).",
+        "ordinal": "Position of this year's item within its section.",
+        "marker": "Numbering of this year's item as written.",
+        "headline": "Headline of this year's item.",
+        "text": "Text of this year's item.",
+        "notice_id": "Notice of this year's item.",
+        "notice_title": "Title of that notice.",
+        "url": "URL of that notice.",
+        "previous_plan_year": "Plan year of last year's item.",
+        "previous_section": "Section of last year's item.",
+        "previous_section_title": "Section heading of last year's item.",
+        "previous_ordinal": "Position of last year's item within its section.",
+        "previous_headline": "Headline of last year's item.",
+        "previous_text": "Text of last year's item.",
+        "previous_notice_id": "Notice of last year's item.",
+        "previous_notice_title": "Title of that notice.",
+        "previous_url": "URL of that notice.",
+        "computed_at": "When the compare stage computed the link (UTC).",
+        "doc_type": "Plan kind of the linked items (work_plan).",
+    },
+    "v_yoy_summary": {
+        "department": "Canonical department name.",
+        "plan_year": "Plan year.",
+        "items": "Items of the year's annual work plan(s) (count; multi-year plans not included).",
+        "continued": "Items carried over with (nearly) the same text (count); NULL in the first year on record.",
+        "revised": "Items carried over with changed text (count); NULL in the first year on record.",
+        "possible": "Links the compare stage is unsure of (count); NULL in the first year on record.",
+        "new": "Items without a predecessor last year (count); NULL in the first year on record.",
+        "dropped": "Last year's items without a successor (count); NULL in the first year on record.",
+    },
+    "v_yoy_target_changes": {
+        "department": "Canonical department name.",
+        "plan_year": "This year's plan year.",
+        "doc_type": "Plan kind; both sides always have the same one.",
+        "status": "Link status of the items: continued or revised.",
+        "item_uid": "This year's item.",
+        "previous_item_uid": "Last year's item.",
+        "previous_plan_year": "Last year's plan year.",
+        "object": "What is counted, e.g. 幼儿园.",
+        "unit": "Counting unit, the same on both sides (所, 万人, 亿元, %).",
+        "action": "This year's verb, e.g. 新建.",
+        "previous_value": "Last year's value, in `unit`.",
+        "value": "This year's value, in `unit`.",
+        "previous_span": "Text last year's value was read from.",
+        "span": "Text this year's value was read from.",
+        "notice_id": "Notice of this year's item.",
+        "previous_notice_id": "Notice of last year's item.",
+        "value_change": "value − previous_value, in `unit`.",
+        "movement": "raised, lowered or kept.",
+    },
+    "v_run_history": {
+        "run_id": "Run id.",
+        "dag_id": "Airflow DAG id, when run by Airflow.",
+        "dag_run_id": "Airflow dag_run id, when run by Airflow.",
+        "started_at": "Start of the run (UTC).",
+        "finished_at": "End of the run (UTC); NULL while running.",
+        "status": "Run status as recorded in etl_run.",
+        "stage_count": "Stages that reported (count).",
+        "stage_seconds": "Total wall time of the stages (seconds).",
+        "revisions_loaded": "Notice revisions the run loaded (count).",
+        "records_quarantined": "Records the run quarantined (count).",
+    },
+    "v_run_health": {
+        "run_id": "Run id.",
+        "run_rank": "1 for the latest run (by start time), 2 for the one before, …",
+        "dag_id": "Airflow DAG id, when run by Airflow.",
+        "dag_run_id": "Airflow dag_run id, when run by Airflow.",
+        "status": "Run status as recorded in etl_run (new statuses pass through unchanged).",
+        "started_at": "Start of the run (UTC).",
+        "finished_at": "End of the run (UTC); NULL while running.",
+        "duration_seconds": "finished_at − started_at (seconds); NULL while running.",
+        "stage_seconds": "Total wall time of the stages that reported (seconds).",
+        "list_pages": "List pages the crawl read (count).",
+        "pages_fetched": "Notice pages the crawl fetched (count).",
+        "pages_failed": "Pages the crawl could not fetch (count).",
+        "parse_errors": "Pages the parser could not handle, quarantined (count).",
+        "records_rejected": "Notices, items and targets validation rejected (count).",
+        "records_quarantined": "Rows in quarantine for the run (count).",
+        "revisions_loaded": "Notice revisions the run loaded (count).",
+    },
+    "v_quarantine_summary": {
+        "run_id": "Run that quarantined the records.",
+        "record_type": "notice, plan_item or plan_target.",
+        "failed_check": "The failed expectation or rule.",
+        "records": "Records held back (count).",
+        "first_quarantined_at": "First time (UTC).",
+        "last_quarantined_at": "Last time (UTC).",
+    },
+}
+
 
 def _type(col: sa.Column) -> str:
     t = col.type
@@ -29,7 +198,7 @@ def _type(col: sa.Column) -> str:
         "Boolean": "boolean",
         "Date": "date",
         "Float": "double precision",
-        "JSON": "json",
+        "JSON": "jsonb (PostgreSQL) / JSON text (SQLite)",
     }.get(type(t).__name__, str(t).lower())
 
 
@@ -56,7 +225,11 @@ def render() -> str:
         "     do not edit by hand (tests/unit/test_load.py fails when it is stale). -->",
         "",
         f"Schema revision (Alembic head): `{head_revision()}`. The same tables, keys and views exist on "
-        "SQLite and PostgreSQL. Timestamps are UTC. See docs/warehouse.md for how loads and revisions work.",
+        "SQLite and PostgreSQL. Timestamps are UTC. JSON is stored as plain UTF-8 text (no \\u escapes), "
+        "so LIKE finds Chinese names in it. Unit columns (`lead_units`, `partner_units`) hold canonical "
+        "department names (etl/departments.py). On PostgreSQL every table, view and column carries "
+        "the description below as a `COMMENT` (`\\d+` in psql). See docs/warehouse.md for how loads and "
+        "revisions work, and its analyst cookbook for worked queries.",
         "",
         "## Tables",
         "",
@@ -92,18 +265,26 @@ def render() -> str:
             extras.append(f"- {kind} `{ix.name}` on `({', '.join(c.name for c in ix.columns)})`{cond}")
         if extras:
             out += [*extras, ""]
-    out += ["## Views", "", "Created by migrations from `sql/views/`; query them like tables.", ""]
+    out += [
+        "## Views",
+        "",
+        "Defined in `sql/views/` and created by migrations from frozen copies of those files; query "
+        "them like tables.",
+        "",
+    ]
     for name in schema.VIEWS:
-        path = SQL_DIR / "views" / f"{name}.sql"
-        header = _header(path)
         out += [
             f"### `{name}`",
             "",
-            " ".join(header[1:]) if len(header) > 1 else "",
+            view_doc(name),
             "",
-            f"Answers: {header[0].split(':', 1)[-1].strip()}",
+            f"Answers: {_header(SQL_DIR / 'views' / f'{name}.sql')[0].split(':', 1)[-1].strip()}",
             "",
+            "| column | description |",
+            "|---|---|",
         ]
+        out += [f"| `{col}` | {doc} |" for col, doc in VIEW_COLUMNS[name].items()]
+        out.append("")
     out += [
         "## Saved queries (example queries)",
         "",
@@ -114,6 +295,29 @@ def render() -> str:
     for path in sorted((SQL_DIR / "queries").glob("*.sql")):
         out += [f"### `{path.stem}`", "", " ".join(_header(path)), "", "```sql", _body(path), "```", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def view_doc(name: str) -> str:
+    header = _header(SQL_DIR / "views" / f"{name}.sql")
+    return " ".join(header[1:])
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_statements() -> list[tuple[str, str]]:
+    """``(relation, COMMENT ON ...)`` for every table, column, view and view column (PostgreSQL)."""
+    out = []
+    for table in schema.metadata.sorted_tables:
+        out.append((table.name, f"COMMENT ON TABLE {table.name} IS {_quote(table.info['doc'])}"))
+        for col in table.columns:
+            out.append((table.name, f"COMMENT ON COLUMN {table.name}.{col.name} IS {_quote(col.info['doc'])}"))
+    for name in schema.VIEWS:
+        out.append((name, f"COMMENT ON VIEW {name} IS {_quote(view_doc(name))}"))
+        for col, doc in VIEW_COLUMNS[name].items():
+            out.append((name, f"COMMENT ON COLUMN {name}.{col} IS {_quote(doc)}"))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

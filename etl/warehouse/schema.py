@@ -12,6 +12,7 @@ year-over-year comparison, ``etl_run``/``etl_run_stage``/``quarantine`` are the 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 # Deterministic constraint names: migrations and downgrades can refer to them on both backends.
 NAMING = {
@@ -30,6 +31,9 @@ def _col(name: str, type_: sa.types.TypeEngine | type, *args, doc: str, **kw) ->
 
 
 TZ = sa.DateTime(timezone=True)
+# JSON columns: jsonb on PostgreSQL (indexable, ->> and @> work, text stored decoded), JSON text
+# (unescaped UTF-8, see etl.warehouse.json_dumps) on SQLite.
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 department = sa.Table(
     "department",
@@ -43,7 +47,12 @@ department = sa.Table(
         nullable=True,
         doc="Path code on the site, e.g. jyj; NULL for departments only seen in documents.",
     ),
-    _col("aliases", sa.JSON, doc="JSON list of other names documents use for the department."),
+    _col(
+        "aliases",
+        JSON,
+        doc="JSON list of other names documents use for the department, stored as text (not \\u "
+        "escapes), so `aliases LIKE '%市教育局%'` works.",
+    ),
     _col(
         "is_known",
         sa.Boolean,
@@ -82,7 +91,7 @@ notice = sa.Table(
     _col("column_name", sa.Text, nullable=True, doc="ColumnName meta of the page, when present."),
     _col("content_sha256", sa.Text, doc="SHA-256 of the fetched page body this revision was parsed from."),
     _col("body_text", sa.Text, doc="Normalised main text, for search and re-parsing."),
-    _col("parse_warnings", sa.JSON, doc="JSON list of parser warnings {code, message, section, item}."),
+    _col("parse_warnings", JSON, doc="JSON list of parser warnings {code, message, section, item}."),
     _col("fetched_at", TZ, doc="When the page body of this revision was fetched."),
     _col("first_seen_at", TZ, doc="When the notice (any revision) was first fetched."),
     _col("valid_from", TZ, doc="Start of this revision's validity (its fetch time)."),
@@ -160,8 +169,17 @@ plan_item = sa.Table(
     _col("headline", sa.Text, doc="Leading short sentence of the item."),
     _col("text", sa.Text, doc="Normalised Simplified text, responsibility note removed."),
     _col("raw_text", sa.Text, doc="The item's text exactly as found on the page."),
-    _col("lead_units", sa.JSON, doc="JSON list of lead (牵头) units."),
-    _col("partner_units", sa.JSON, doc="JSON list of partner (参与) units."),
+    _col(
+        "lead_units",
+        JSON,
+        doc="JSON list of lead (牵头) units, as canonical department names (etl/departments.py), "
+        "e.g. [\"青岛市教育局\"]; names not in the curated list are kept as written.",
+    ),
+    _col(
+        "partner_units",
+        JSON,
+        doc="JSON list of partner (参与/配合) units, as canonical department names like lead_units.",
+    ),
     _col(
         "item_group",
         sa.Text,
@@ -183,7 +201,12 @@ plan_target = sa.Table(
     _col("action", sa.Text, nullable=True, doc="Verb of the target, e.g. 新建."),
     _col("object", sa.Text, nullable=True, doc="What is counted, e.g. 幼儿园."),
     _col("value", sa.Float, doc="Numeric value."),
-    _col("unit", sa.Text, doc="Unit as written, e.g. 所, 万人, %."),
+    _col(
+        "unit",
+        sa.Text,
+        doc="Counting unit as written, with its 万/亿 multiplier, e.g. 所, 万人, 亿元, %; compare values "
+        "only within one unit.",
+    ),
     _col("span", sa.Text, doc="The exact normalised text the target was read from."),
     sa.ForeignKeyConstraint(
         ["notice_rev_id", "section", "ordinal"],
@@ -211,7 +234,7 @@ plan_item_link = sa.Table(
         "similarity",
         sa.Float,
         nullable=True,
-        doc="Match score of the pair on a 0-100 scale (100: same text), for continued, revised and "
+        doc="Match score of the pair on a 0–100 scale (100 = same text), for continued, revised and "
         "possible links; NULL for new and dropped.",
     ),
     _col("computed_at", TZ, doc="When the compare stage computed the link."),
@@ -265,7 +288,7 @@ etl_run = sa.Table(
     ),
     _col(
         "health_reasons",
-        sa.JSON,
+        JSON,
         nullable=True,
         doc="JSON list of why the run is not success (failed channels, crashed stage, ...).",
     ),
@@ -287,7 +310,7 @@ etl_run_stage = sa.Table(
     ),
     _col("stage", sa.Text, primary_key=True, doc="crawl, parse, validate, load, compare, alert."),
     _col("seconds", sa.Float, doc="Wall time of the stage."),
-    _col("counts", sa.JSON, doc="JSON object of the stage's counts."),
+    _col("counts", JSON, doc="JSON object of the stage's counts."),
     info={"doc": "Per-stage counts and timings of a run."},
 )
 
@@ -311,7 +334,16 @@ quarantine = sa.Table(
         sa.Text,
         doc="Content of the record: the page's sha256 for notices, a hash of the values otherwise.",
     ),
-    _col("record_values", sa.JSON, doc="The whole record as JSON, so nothing is lost."),
+    _col(
+        "record_values",
+        JSON,
+        doc="The whole record held back, as a JSON object, so nothing is lost: for a notice the parsed "
+        "notice record (host, notice_id, url, channel, content_sha256, fetched_at, parsed: title, "
+        "published, department, doc_type, plan_year, sections, items, warnings); for a plan_item the "
+        "item (section, ordinal, marker, headline, text, raw_text, lead_units, partner_units, targets) "
+        "with its notice key and url; for a plan_target the target (action, object, value, unit, span) "
+        "with its item key; for a parse error url, sha256 and the traceback.",
+    ),
     _col("quarantined_at", TZ, doc="When this record, content and check were first quarantined."),
     _col("last_seen_at", TZ, doc="When a run last quarantined them."),
     _col("seen_count", sa.Integer, doc="How many runs quarantined them."),
@@ -416,13 +448,22 @@ alert_delivery = sa.Table(
 sa.Index("ix_alert_delivery_status_destination", alert_delivery.c.status, alert_delivery.c.destination)
 sa.Index("ix_alert_delivery_message_id", alert_delivery.c.message_id)
 
-# Analyst views, created by migrations from sql/views/<name>.sql (name -> file stem).
+# Analyst views, in dependency order: sql/views/<name>.sql holds the current definition, the newest
+# migration that creates views holds a frozen copy of it (a test checks they agree).
 VIEWS: tuple[str, ...] = (
     "v_plan_items",
     "v_notice_revisions",
     "v_plan_targets",
     "v_yoy_item_changes",
+    "v_yoy_summary",
     "v_yoy_target_changes",
     "v_run_history",
+    "v_run_health",
     "v_quarantine_summary",
 )
+
+# PostgreSQL keeps the same descriptions as COMMENT ON (psql \\d+); one source for both.
+for _table in metadata.tables.values():
+    _table.comment = _table.info.get("doc")
+    for _column in _table.columns:
+        _column.comment = _column.info.get("doc")

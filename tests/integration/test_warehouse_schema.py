@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import subprocess
 import sys
@@ -87,7 +88,8 @@ def test_views_and_saved_queries_run_with_expected_rows(engine):
     run_id = runs.start_run(engine, dag_id="qingdao_notices_etl", dag_run_id="manual__1")
     old = make_notice_record(3000001, version="v1", items=2)
     new = make_notice_record(3000001, version="v2", items=3, fetched_at=T0 + dt.timedelta(days=1))
-    other = make_notice_record(3000002, plan_year=2020, fetched_at=T0 - dt.timedelta(days=400))
+    other = make_notice_record(3000002, plan_year=2020, fetched_at=T0)  # backfilled: fetched now, published 2020
+    other = dataclasses.replace(other, parsed=dataclasses.replace(other.parsed, published=dt.date(2020, 2, 1)))
     load = load_notices(engine, [old, other], run_id=run_id)
     load2 = load_notices(engine, [new], run_id=run_id)
     runs.record_quarantine(engine, run_id, [
@@ -117,9 +119,12 @@ def test_views_and_saved_queries_run_with_expected_rows(engine):
     by_year = warehouse.run_saved_query(engine, "items_by_department_year", department="青岛市教育局", plan_year=2021)
     assert [r["ordinal"] for r in by_year] == [1, 2, 1]
     totals = warehouse.run_saved_query(engine, "targets_by_department_object_year")
-    assert [(t["plan_year"], t["targets"], t["total_value"]) for t in totals] == [(2020, 3, 60.0), (2021, 3, 60.0)]
-    recent = warehouse.run_saved_query(engine, "new_notices_since", since=T0 - dt.timedelta(days=30))
-    assert [r["notice_id"] for r in recent] == [3000001]  # the revision is not a new notice
+    assert [(t["doc_type"], t["plan_year"], t["targets"], t["total_value"]) for t in totals] == [
+        ("work_plan", 2020, 3, 60.0), ("work_plan", 2021, 3, 60.0)]
+    recent = warehouse.run_saved_query(engine, "new_notices_since", since=dt.date(2021, 1, 1))
+    # Published decides: the 2020 plan fetched by the same backfill is not recent; the revision of
+    # 3000001 is the same notice, listed once.
+    assert [r["notice_id"] for r in recent] == [3000001]
     hist = warehouse.run_saved_query(engine, "notice_revision_history", host="www.qingdao.gov.cn", notice_id=3000001)
     assert [(h["revision"], h["item_count"], h["previous_item_count"]) for h in hist] == [(2, 3, 2), (1, 2, None)]
     board = warehouse.run_saved_query(engine, "run_history", limit=5)

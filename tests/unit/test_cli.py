@@ -42,3 +42,9 @@ def test_every_stage_has_a_command():
 
     commands = set(build_parser()._subparsers._group_actions[0].choices)
     assert {"run", "sample-site", "crawl", "parse", "validate", "load", "compare", "alert", "migrate"} <= commands
+
+
+def test_report_on_an_empty_warehouse_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("QDP_DATA_DIR", str(tmp_path))
+    with pytest.raises(SystemExit, match="qdp migrate"):
+        main(["report"])

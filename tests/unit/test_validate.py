@@ -122,6 +122,26 @@ def test_every_expectation_says_why_when_it_guards_against_a_known_failure():
                 assert (exp.get("meta") or {}).get("why"), exp
 
 
+def test_data_docs_work_offline_list_failing_keys_and_keep_every_run(outcome, tmp_path):
+    import shutil
+
+    from etl.data_docs import record_validation
+
+    result, docs = outcome
+    docs = shutil.copytree(docs, tmp_path / "docs")
+    page = (docs / "index.html").read_text(encoding="utf-8")
+    assert result.report.details["data_docs"].endswith("index.html")
+    for q in result.quarantined:  # every failing record's key, under its check
+        assert q.record_key in page and q.check.split("(")[0] in page
+    assert "default-src 'none'" in page and "<script" not in page and "http" not in page.split("<body>")[1]
+    # A second run keeps the first one's results; a hostile key is shown as text.
+    bad = type(result.quarantined[0])("notice", "<script>x</script>", "check(x)", "reason", {})
+    record_validation(docs, "second", {"notice": {"rows": 1, "success": False}}, [bad])
+    page = (docs / "index.html").read_text(encoding="utf-8")
+    assert page.index("second") < page.index(">test<") and "&lt;script&gt;x" in page
+    assert sorted(p.stem for p in (docs / "runs").glob("*.json")) == ["second", "test"]
+
+
 def test_suites_are_valid_gx_suites():
     import great_expectations as gx
 

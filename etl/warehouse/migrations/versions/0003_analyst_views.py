@@ -1,4 +1,4 @@
-"""Analyst views, created from the files in sql/views/.
+"""Analyst views, from their frozen copies in migrations/views/0003/.
 
 Revision ID: 0003
 Revises: 0002
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from alembic import op
 
-from etl.warehouse import view_sql
+from etl.warehouse import frozen_view_sql
 
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-# The views this revision owns, in dependency order. Changing a view means a new migration that
-# drops and re-creates it; this list is never edited afterwards.
+# The views this revision owns, in dependency order. Their SQL is the frozen copy in
+# migrations/views/0003/ (never sql/views/, which holds the current definitions): changing a view
+# means a new migration with its own copy; neither this list nor that folder is edited afterwards.
 VIEWS = (
     "v_plan_items",
     "v_notice_revisions",
@@ -30,8 +31,9 @@ VIEWS = (
 
 
 def upgrade() -> None:
+    backend = op.get_bind().dialect.name
     for name in VIEWS:
-        op.execute(view_sql(name))
+        op.execute(frozen_view_sql(revision, name, backend))
 
 
 def downgrade() -> None:

@@ -1,0 +1,44 @@
+-- v_yoy_target_changes: how did a department's numeric targets move since last year?
+-- For items the compare stage linked (continued or revised), every target whose object and
+-- unit appear in both years: last year's value, this year's value and the change.
+CREATE VIEW v_yoy_target_changes AS
+WITH current_targets AS (
+    SELECT
+        i.item_uid,
+        t.action,
+        t.object,
+        t.value,
+        t.unit,
+        t.span
+    FROM plan_target AS t
+    INNER JOIN plan_item AS i
+        ON
+            t.notice_rev_id = i.notice_rev_id
+            AND t.section = i.section
+            AND t.ordinal = i.ordinal
+    INNER JOIN notice AS n ON t.notice_rev_id = n.notice_rev_id
+    WHERE n.is_current
+)
+
+SELECT
+    l.department,
+    l.plan_year,
+    l.status,
+    l.item_uid,
+    l.previous_item_uid,
+    cur.object,
+    cur.unit,
+    cur.action,
+    prev.value AS previous_value,
+    cur.value,
+    prev.span AS previous_span,
+    cur.span,
+    cur.value - prev.value AS value_change
+FROM plan_item_link AS l
+INNER JOIN current_targets AS cur ON l.item_uid = cur.item_uid
+INNER JOIN current_targets AS prev
+    ON
+        l.previous_item_uid = prev.item_uid
+        AND cur.object = prev.object
+        AND cur.unit = prev.unit
+WHERE l.status IN ('continued', 'revised');
