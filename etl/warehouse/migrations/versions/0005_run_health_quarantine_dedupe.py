@@ -14,7 +14,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from etl.warehouse import view_sql
+from etl.warehouse import frozen_view_sql
 
 revision = "0005"
 down_revision = "0004"
@@ -23,7 +23,8 @@ depends_on = None
 
 TZ = sa.DateTime(timezone=True)
 # Views over the two rebuilt tables: SQLite cannot rebuild a table a view names, so they are
-# dropped first and re-created from sql/views/ afterwards.
+# dropped first and re-created afterwards, as 0003 froze them (never from today's sql/views/,
+# which may name columns later migrations add).
 VIEWS = ("v_run_history", "v_quarantine_summary")
 OLD_STATUSES = "status IN ('running', 'success', 'failed')"
 NEW_STATUSES = "status IN ('running', 'success', 'degraded', 'failed', 'abandoned')"
@@ -91,8 +92,9 @@ def upgrade() -> None:
             "uq_quarantine_record_type_record_key_content_key_failed_check",
             ["record_type", "record_key", "content_key", "failed_check"],
         )
+    backend = op.get_bind().dialect.name
     for name in VIEWS:
-        op.execute(view_sql(name))
+        op.execute(frozen_view_sql("0003", name, backend))
 
 
 def downgrade() -> None:
@@ -119,5 +121,6 @@ def downgrade() -> None:
         batch.drop_column("hostname")
         batch.drop_column("current_stage")
         batch.drop_column("heartbeat_at")
+    backend = op.get_bind().dialect.name
     for name in VIEWS:
-        op.execute(view_sql(name))
+        op.execute(frozen_view_sql("0003", name, backend))
