@@ -88,9 +88,14 @@ def begin_run(settings: Settings, *, dag_id: str | None = None, dag_run_id: str 
 
 def stage_started(settings: Settings, run_id: str, stage: str) -> None:
     """Heartbeat: ``run_id`` is alive and in ``stage`` (a run silent for long is taken for dead)."""
+    import sqlalchemy as sa
+
     from .warehouse import runs
 
-    runs.heartbeat(_engine(settings), run_id, stage)
+    try:
+        runs.heartbeat(_engine(settings), run_id, stage)
+    except sa.exc.SQLAlchemyError as exc:  # a missed beat must not stop the stage itself
+        log.warning("run %s: heartbeat before %s not recorded: %s", run_id, stage, exc)
     log.info("run %s: stage %s started", run_id, stage)
 
 

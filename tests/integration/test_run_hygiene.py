@@ -177,3 +177,15 @@ def test_a_bad_page_seen_by_every_run_stays_one_quarantine_row(warehouse_url, tm
         rows = conn.execute(sa.select(q.c.record_key, q.c.failed_check, q.c.seen_count, q.c.run_id)).all()
     assert [(r.record_key, r.failed_check, r.seen_count, r.run_id) for r in rows] == [
         ("www.qingdao.gov.cn/3200001", "title_not_site_furniture", 3, run_ids[-1])]
+
+
+def test_a_missed_heartbeat_does_not_stop_the_stage(monkeypatch, tmp_path, caplog):
+    from etl.pipeline import stage_started
+    from etl.settings import Settings
+
+    def locked(*args, **kwargs):
+        raise sa.exc.OperationalError("UPDATE etl_run", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(runs, "heartbeat", locked)
+    stage_started(Settings.from_env({"QDP_DATA_DIR": str(tmp_path)}), "r1", "load")
+    assert "heartbeat before load not recorded" in caplog.text
