@@ -288,8 +288,8 @@ def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = Fal
                 and (load_report := stage("load", load_stage, settings, run_id))):
             stage("compare", compare_stage, settings, run_id)
             stage("alert", alert_stage, settings, run_id, load_report)
-    except BaseException as exc:  # KeyboardInterrupt, SystemExit: close the run, then go
-        crashed.setdefault("run", f"interrupted: {type(exc).__name__}")
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit (SIGTERM): close the run, then go
+        crashed.setdefault("run", f"interrupted: {type(exc).__name__}({exc})")
         finish_run(settings, run_id, reports, crashed=crashed)
         raise
     health = finish_run(settings, run_id, reports, crashed=crashed)

@@ -215,6 +215,27 @@ def test_a_run_killed_then_an_ordinary_run_equals_a_clean_run(point, sample_site
     assert "running" not in statuses.values()
 
 
+def test_a_terminated_run_closes_itself_as_failed(sample_site, tmp_path):
+    """SIGTERM (a timeout): `qdp run` unwinds and records the run as failed, not left running."""
+    env = _env(sample_site.url, tmp_path / "data")
+    proc = subprocess.Popen([QDP, "run", "--quiet"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if "stage parse started" in line:
+                proc.send_signal(signal.SIGTERM)
+                break
+        proc.stderr.read()
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    (status, reasons), = _statuses_with_reasons(Settings.from_env(env).warehouse_url)
+    assert status == "failed" and "interrupted: SystemExit(143)" in reasons[0], reasons
+
+
 # --------------------------------------------------------------------------- concurrency
 
 
