@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -39,19 +40,28 @@ RUN_EXIT_CODES = """exit codes (the run's status in etl_run):
   3  degraded  what could be read was loaded, but some channels or pages failed (see the reasons)
   1  failed    nothing could be read (site unreachable, every channel broken), the warehouse is
                unreachable, or a stage crashed (also: unknown QDP_* setting)
-  2            bad command line"""
+  2            bad command line
+  143          stopped by SIGTERM (a timeout): the run is recorded as failed"""
 
 
 def cmd_run(args, settings: Settings) -> int:
     from .pipeline import run_pipeline
     from .report import ReportError, print_summary
 
+    def terminated(signum, _frame):
+        # SIGTERM (a timeout, a scheduler stopping the job): unwind, so the run closes itself as
+        # failed instead of staying `running` until the next run abandons it.
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     try:
         result = run_pipeline(settings, full=args.full, progress=not args.quiet, backfill=args.backfill)
     except Exception as exc:  # the run could not even begin: warehouse unreachable or unmigratable
         logging.getLogger("etl.cli").exception("run could not begin")
         print(f"run FAILED before it began (warehouse {settings.warehouse_url!r}): {exc}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for r in result:
         _print_report(r, args.json)
     health = result.health

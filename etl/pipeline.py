@@ -88,9 +88,14 @@ def begin_run(settings: Settings, *, dag_id: str | None = None, dag_run_id: str 
 
 def stage_started(settings: Settings, run_id: str, stage: str) -> None:
     """Heartbeat: ``run_id`` is alive and in ``stage`` (a run silent for long is taken for dead)."""
+    import sqlalchemy as sa
+
     from .warehouse import runs
 
-    runs.heartbeat(_engine(settings), run_id, stage)
+    try:
+        runs.heartbeat(_engine(settings), run_id, stage)
+    except sa.exc.SQLAlchemyError as exc:  # a missed beat must not stop the stage itself
+        log.warning("run %s: heartbeat before %s not recorded: %s", run_id, stage, exc)
     log.info("run %s: stage %s started", run_id, stage)
 
 
@@ -302,8 +307,8 @@ def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = Fal
                 and (load_report := stage("load", load_stage, settings, run_id, backfill=backfill))):
             stage("compare", compare_stage, settings, run_id)
             stage("alert", alert_stage, settings, run_id, load_report)
-    except BaseException as exc:  # KeyboardInterrupt, SystemExit: close the run, then go
-        crashed.setdefault("run", f"interrupted: {type(exc).__name__}")
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit (SIGTERM): close the run, then go
+        crashed.setdefault("run", f"interrupted: {type(exc).__name__}({exc})")
         finish_run(settings, run_id, reports, crashed=crashed)
         raise
     health = finish_run(settings, run_id, reports, crashed=crashed)

@@ -24,6 +24,7 @@ from etl import warehouse
 from etl.cli import main
 from etl.pipeline import run_pipeline
 from etl.settings import Settings
+from etl.warehouse import schema
 from tests.fixtures.warehouse import dump_warehouse, postgres_base_url, require_postgres
 
 pytestmark = pytest.mark.integration
@@ -114,10 +115,30 @@ def test_some_failed_requests_exit_3_and_the_run_is_degraded(sample_site_factory
         assert conn.execute(sa.text("SELECT COUNT(*) FROM notice")).scalar_one() > 0  # the good part loaded
 
 
+def test_a_crashed_stage_fails_the_run_but_what_landed_is_still_loaded(monkeypatch, tmp_path):
+    """A crawl that raises (today: SiteChangedError for one channel after the others were crawled)
+    is a failed run; the stages after it still run on what landed, so nothing good is held back."""
+    from etl import pipeline
+
+    def crawl_crashes(*args, **kwargs):
+        raise RuntimeError("channel fgw: first list page is gone (HTTP 404)")
+
+    monkeypatch.setattr(pipeline, "crawl_stage", crawl_crashes)
+    settings = Settings.from_env({"QDP_DATA_DIR": str(tmp_path / "data")})
+    result = run_pipeline(settings)
+    assert result.health.status == "failed" and result.exit_code == 1
+    assert result.health.reasons == ["stage crawl crashed: RuntimeError: channel fgw: first list page is gone "
+                                     "(HTTP 404)"]
+    assert [r.stage for r in result] == ["parse", "validate", "load", "compare", "alert"]
+    (status, reasons), = _statuses_with_reasons(settings.warehouse_url)
+    assert status == "failed" and reasons == result.health.reasons
+
+
 def _statuses_with_reasons(warehouse_url: str):
     engine = warehouse.get_engine(warehouse_url)
+    r = schema.etl_run
     with engine.connect() as conn:
-        return conn.execute(sa.text("SELECT status, health_reasons FROM etl_run")).all()
+        return conn.execute(sa.select(r.c.status, r.c.health_reasons)).all()
 
 
 # --------------------------------------------------------------------------- SIGKILL
@@ -192,6 +213,27 @@ def test_a_run_killed_then_an_ordinary_run_equals_a_clean_run(point, sample_site
     statuses = _statuses(settings.warehouse_url)
     assert statuses[next(iter(killed))] == "abandoned"
     assert "running" not in statuses.values()
+
+
+def test_a_terminated_run_closes_itself_as_failed(sample_site, tmp_path):
+    """SIGTERM (a timeout): `qdp run` unwinds and records the run as failed, not left running."""
+    env = _env(sample_site.url, tmp_path / "data")
+    proc = subprocess.Popen([QDP, "run", "--quiet"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if "stage parse started" in line:
+                proc.send_signal(signal.SIGTERM)
+                break
+        proc.stderr.read()
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    (status, reasons), = _statuses_with_reasons(Settings.from_env(env).warehouse_url)
+    assert status == "failed" and "interrupted: SystemExit(143)" in reasons[0], reasons
 
 
 # --------------------------------------------------------------------------- concurrency

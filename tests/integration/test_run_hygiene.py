@@ -177,3 +177,40 @@ def test_a_bad_page_seen_by_every_run_stays_one_quarantine_row(warehouse_url, tm
         rows = conn.execute(sa.select(q.c.record_key, q.c.failed_check, q.c.seen_count, q.c.run_id)).all()
     assert [(r.record_key, r.failed_check, r.seen_count, r.run_id) for r in rows] == [
         ("www.qingdao.gov.cn/3200001", "title_not_site_furniture", 3, run_ids[-1])]
+
+
+def test_a_missed_heartbeat_does_not_stop_the_stage(monkeypatch, tmp_path, caplog):
+    from etl.pipeline import stage_started
+    from etl.settings import Settings
+
+    def locked(*args, **kwargs):
+        raise sa.exc.OperationalError("UPDATE etl_run", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(runs, "heartbeat", locked)
+    stage_started(Settings.from_env({"QDP_DATA_DIR": str(tmp_path)}), "r1", "load")
+    assert "heartbeat before load not recorded" in caplog.text
+
+
+def test_migration_0005_folds_existing_duplicate_quarantine_rows(warehouse_url):
+    engine = warehouse.get_engine(warehouse_url)
+    warehouse.upgrade(engine, "0004")
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        for k in range(3):
+            conn.execute(sa.text("INSERT INTO etl_run (run_id, started_at, status) VALUES (:r, :t, 'failed')"),
+                         {"r": f"run{k}", "t": t0})
+            for key, sha in (("h/1", "a" * 64), ("h/2", "b" * 64)):
+                conn.execute(sa.text(
+                    "INSERT INTO quarantine (run_id, record_type, record_key, failed_check, reason, "
+                    "record_values, quarantined_at) VALUES (:r, 'notice', :k, 'title', 'bad', :v, :t)"),
+                    {"r": f"run{k}", "k": key, "v": f'{{"content_sha256": "{sha}", "fetched_at": "{k}"}}',
+                     "t": t0 + dt.timedelta(days=k)})
+    warehouse.upgrade(engine)
+    q = schema.quarantine
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(q.c.record_key, q.c.run_id, q.c.seen_count, q.c.quarantined_at,
+                                      q.c.last_seen_at).order_by(q.c.record_key)).all()
+    assert [(r.record_key, r.run_id, r.seen_count) for r in rows] == [("h/1", "run2", 3), ("h/2", "run2", 3)]
+    assert {(r.quarantined_at.day, r.last_seen_at.day) for r in rows} == {(1, 3)}
+    warehouse.downgrade(engine, "0004")  # and back: one row per run, record and check again
+    warehouse.upgrade(engine)
