@@ -118,7 +118,8 @@ def test_seed_to_dict_contract(seed_parsed):
     assert d["published"] == "2021-03-05"
     assert set(d["items"][0]) >= {"section", "ordinal", "marker", "headline", "text", "lead_units",
                                   "partner_units", "targets", "group"}
-    assert set(d["items"][0]["targets"][0]) == {"action", "object", "value", "unit", "span"}
+    assert set(d["items"][0]["targets"][0]) == {"action", "object", "value", "unit", "span", "modifier",
+                                                "value_min", "value_max", "kind"}
     assert set(d["warnings"][0]) == {"code", "message", "section", "item"}
 
 
