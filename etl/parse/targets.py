@@ -201,8 +201,8 @@ def clean_object(obj: str) -> str:
     obj = _balance(obj).strip(_JOINERS)
     obj = _LEADING_COUNT.sub("", obj)
     for _ in range(2):
-        obj = _OBJECT_EDGE_END.sub("", _OBJECT_EDGE_START.sub("", obj))
-    return obj.strip(_JOINERS)
+        obj = _OBJECT_EDGE_END.sub("", _OBJECT_EDGE_START.sub("", obj.strip()))
+    return obj.strip(_JOINERS).strip()
 
 
 def _modifiers(masked: str, a_start: int, num_start: int, q_end: int, ranged: bool) -> list[str]:
