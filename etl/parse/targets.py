@@ -101,13 +101,16 @@ ACTIONS = (
     "开工", "竣工", "帮扶", "资助", "救助", "扶持", "孵化", "组建", "遴选", "评选", "命名", "开通",
     "铺设", "种植", "整治", "治理", "提供", "筹集", "争取", "签约", "招引", "吸引", "服务", "覆盖", "惠及",
     "安置", "减少", "修订", "制定", "出台", "上线", "投入", "落地", "布局", "储备", "救治", "筛查", "检测",
-    "提高", "达到", "达", "突破", "超过", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至",
+    "提高", "达到", "达", "突破", "超过", "保持在", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至",
     "增长", "增长到", "降低到", "降至", "下降", "不低于", "不少于", "不超过", "实现",
     "培树", "选树", "创成", "推广", "改造提升", "新培育", "新引进", "引育", "修复", "修缮", "拆除", "清理",
     "新开", "开行", "供应", "出让", "招收", "招生", "新设", "挂牌", "选派", "派驻", "新改建", "提标改造",
     "升级", "打通", "贯通", "新开通", "建设改造", "造林", "植树", "绿化", "养护", "维修", "更新", "增设",
-    "配备", "配置", "收储", "供给", "新增设", "攻关", "突破", "带动", "吸纳", "支持", "奖补",
+    "配备", "配置", "收储", "供给", "新增设", "攻关", "突破", "带动", "吸纳", "支持", "奖补", "淘汰", "关停",
+    "取缔", "新建改造", "招录",
 )
+# A verb followed by one of these heads a noun (改造项目, 治理工程): not the target's action.
+_NOUN_HEADS = ("项目", "工程", "任务", "能力", "资金", "计划", "行动", "机构", "平台", "单位", "设施", "试点")
 # Verbs that follow their object when the count opens the clause (5个示范基地升级提质).
 _POST_VERBS = (*ACTIONS, "提质", "提升", "投用", "投入使用", "竣工", "完工", "达标", "运营", "开放", "启用",
                "通车", "整改", "销号", "验收", "交付", "投产", "创建", "认定", "挂牌")
@@ -135,8 +138,8 @@ _TOTAL_WORDS = ("总数", "总量", "共计", "总计")
 
 # Comparative verbs: the object comes before them (技术合同成交额达到300亿元).
 _COMPARATIVES = frozenset({
-    "提高", "达到", "达", "突破", "超过", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至", "增长",
-    "增长到", "降低到", "降至", "下降", "不低于", "不少于", "实现", "覆盖", "惠及",
+    "提高", "保持在", "达到", "达", "突破", "超过", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至",
+    "增长", "增长到", "降低到", "降至", "下降", "不低于", "不少于", "实现", "覆盖", "惠及",
 })
 _ACTION = re.compile("|".join(sorted(map(re.escape, ACTIONS), key=len, reverse=True)))
 
@@ -182,8 +185,13 @@ def _suffix_object(clause: str, start: int) -> int:
                 return i
             i = close + 1
             continue
-        if i > start and (_SUFFIX_STOP.match(clause, i) or (i - start >= 2 and _POST_VERB.match(clause, i))):
+        if i > start and _SUFFIX_STOP.match(clause, i):
             return i
+        if i - start >= 2 and (v := _POST_VERB.match(clause, i)):
+            if not clause.startswith(_NOUN_HEADS, v.end()):
+                return i
+            i = v.end()  # 社区医院提质改造项目: a verb heading a noun is part of the object
+            continue
         i += 1
     return n
 
@@ -255,7 +263,8 @@ def extract_targets(text: str) -> list[Target]:
 
 def _clause_targets(clause: str) -> list[Target]:
     masked = _mask_quoted(clause)
-    actions = [(a.start(), a.end(), a.group(0)) for a in _ACTION.finditer(masked)]
+    actions = [(a.start(), a.end(), a.group(0)) for a in _ACTION.finditer(masked)
+               if not masked.startswith(_NOUN_HEADS, a.end())]
     out: list[Target] = []
     previous_end = 0  # end of the last target in this clause: the next object starts after it
     previous_obj: str | None = None
@@ -325,14 +334,23 @@ def _clause_targets(clause: str) -> list[Target]:
                         obj = ""  # 每个区市各培育1家: what precedes 各 is who, not what
                     elif ai > 0 and actions[ai - 1][1] == a_start and actions[ai - 1][0] >= previous_end \
                             and action not in _COMPARATIVES:
-                        # 新增造林1万亩: two verbs in a row; the first sets the target, the second
-                        # names what is counted.
-                        action, obj = actions[ai - 1][2], clause[a_start:a_end]
-                        span_start = actions[ai - 1][0]
+                        # 新增造林1万亩 / 完成造林绿化1.5万亩: verbs in a row; the first sets the
+                        # target, the rest name what is counted.
+                        first = _chain_start(actions, ai, previous_end)
+                        action, obj = actions[first][2], clause[actions[first][1]:a_end]
+                        span_start = actions[first][0]
                     elif action in _BEFORE_MODIFIERS and (lead := _ACTION.match(masked, previous_end)) \
                             and lead.group(0) not in _COMPARATIVES and lead.end() < a_start:
                         # 新增就业岗位不少于7万个: the verb opening the object sets the target.
                         action, obj = lead.group(0), clause[lead.end():a_start]
+            elif masked.startswith("的", a_end) and ai > 0 and actions[ai - 1][1] == a_start \
+                    and actions[ai - 1][0] >= previous_end:
+                # 新增完成治理的行政村300个: the verbs before 的 describe the object; the first
+                # verb of the chain sets the target.
+                first = _chain_start(actions, ai, previous_end)
+                action = actions[first][2]
+                obj = clause[actions[first][1]:num_start]
+                span_start, span_end = actions[first][0], q_end
             else:
                 obj = clause[a_end:num_start]
                 span_start, span_end = previous_end, q_end
@@ -365,6 +383,14 @@ def _clause_targets(clause: str) -> list[Target]:
         previous_end = span_end
         previous_obj = obj or previous_obj
     return out
+
+
+def _chain_start(actions: list[tuple[int, int, str]], ai: int, floor: int) -> int:
+    """Index of the first of the verbs written back to back that end with ``actions[ai]``."""
+    first = ai
+    while first > 0 and actions[first - 1][1] == actions[first][0] and actions[first - 1][0] >= floor:
+        first -= 1
+    return first
 
 
 def _is_modifier_gap(gap: str) -> bool:
