@@ -3,9 +3,12 @@
 Prints pages per second on one core for three things run side by side on the same pages:
 trafilatura's extraction alone, the floor (a bare lxml parse plus text_content() of the content
 container) and the whole ``parse_page`` (extraction, normalisation, structure, targets); then
-peak memory for parsing N pages (default 10,000) in a fresh process.
+peak memory for parsing N pages (default 10,000) in a fresh process; then the worst case: the
+parse time of each adversarial page of tests/fixtures/worst_pages.py at the 5 MB body cap (goal:
+none over 2 s; issue 9).
 
     .venv/bin/python benchmarks/bench_parse.py [--rounds 5] [--memory-pages 10000] [--http]
+        [--worst-size 5000000] [--only-worst]
 
 ``--http`` fetches the pages from a sample site started on 127.0.0.1 instead of rendering them
 in-process (same bytes; it only adds the fetch, which is not timed).
@@ -109,6 +112,29 @@ def memory_child(n: int, keep: bool) -> None:
                       "seconds": secs}))
 
 
+def worst_case(size: int) -> None:
+    """Parse time of each adversarial page (best of 2: the first call also pays for imports)."""
+    from etl.parse import parse_page
+    from tests.fixtures.worst_pages import WORST
+
+    parse_page(WORST["many_items"](10_000))  # warm up OpenCC and the regex caches
+    print(f"worst-case inputs of about {size / 1e6:.1f} MB (goal: each under 2 s)")
+    slowest = 0.0
+    for name, build in WORST.items():
+        page = build(size)
+        best = min(_time_once(parse_page, page) for _ in range(2))
+        slowest = max(slowest, best)
+        print(f"  {name:22} {len(page) / 1e6:5.2f} MB {best:6.2f} s")
+    print(f"  slowest: {slowest:.2f} s")
+
+
+def _time_once(fn, arg) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    fn(arg)
+    return time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -116,9 +142,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--http", action="store_true", help="fetch pages from a local sample site")
     ap.add_argument("--_memory-child", dest="child", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--_keep", dest="keep", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--worst-size", type=int, default=5_000_000, help="bytes per worst-case page; 0 skips")
+    ap.add_argument("--only-worst", action="store_true", help="run only the worst-case section")
     args = ap.parse_args(argv)
     if args.child:
         memory_child(args.child, args.keep)
+        return
+    if args.only_worst:
+        worst_case(args.worst_size)
         return
 
     pages = load_pages(args.http)
@@ -151,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
             what = "keeping every result" if keep else "streaming (results dropped)"
             print(f"peak RSS parsing {out['pages']} pages, {what}: {out['peak_mb']:.0f} MB "
                   f"(process baseline {out['base_mb']:.0f} MB; {out['pages'] / out['seconds']:.0f} pages/s)")
+    if args.worst_size:
+        worst_case(args.worst_size)
 
 
 if __name__ == "__main__":

@@ -178,6 +178,10 @@ TARGET_COLUMNS = (
     "value",
     "unit",
     "span",
+    "modifier",
+    "value_min",
+    "value_max",
+    "target_kind",
 )
 
 
@@ -204,7 +208,8 @@ def _child_rows(rec: NoticeRecord, rev_id: int, sections: list, items: list, tar
         )
         for k, t in enumerate(i.targets, start=1):
             targets.append(
-                (rev_id, i.section, i.ordinal, k, t.action, t.object, float(t.value), t.unit, t.span)
+                (rev_id, i.section, i.ordinal, k, t.action, t.object, float(t.value), t.unit, t.span,
+                 t.modifier, t.value_min, t.value_max, t.kind)
             )
 
 

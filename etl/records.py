@@ -105,9 +105,14 @@ class Target(Record):
 
     action: str | None
     object: str | None
-    value: float
-    unit: str
+    value: float  # the number as written; for a range (1-2家) its lower bound
+    unit: str  # with 万/亿 and compound units whole: 万标准箱, 亿元, 个百分点
     span: str  # the exact normalised text the target was read from
+    # Added with issue 12; readers of older output treat missing keys as None / "target".
+    modifier: str | None = None  # 以上/以下/以内/左右/不低于/不少于/不超过/力争/累计/各/range, joined by 、
+    value_min: float | None = None  # floor: 10家以上, 不低于80%, the low end of 1-2家
+    value_max: float | None = None  # ceiling: 以下/以内/不超过, the high end of 1-2家
+    kind: str = "target"  # "target" (a commitment) or "scope" (a count of what is covered: 覆盖10个区市)
 
 
 @dataclass(slots=True)

@@ -121,6 +121,7 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
                 targets.append({
                     "record_key": f"{ikey}#{n}", "item_key": ikey, "action": tg.action,
                     "object": tg.object, "value": tg.value, "unit": tg.unit, "span": tg.span,
+                    "modifier": tg.modifier, "value_min": tg.value_min, "value_max": tg.value_max, "kind": tg.kind,
                 })
     frames = {
         "notice": pd.DataFrame(notices, columns=[
@@ -131,7 +132,8 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
             "record_key", "notice_key", "section", "ordinal", "marker", "headline", "text",
             "traditional_chars"]),
         "plan_target": pd.DataFrame(targets, columns=[
-            "record_key", "item_key", "action", "object", "value", "unit", "span"]),
+            "record_key", "item_key", "action", "object", "value", "unit", "span", "modifier", "value_min",
+            "value_max", "kind"]),
     }
     # Nullable integer columns keep "missing" distinct from 0 for the expectations.
     for name, cols in {"notice": ["notice_id", "published_year", "days_in_future", "plan_year",
@@ -139,7 +141,8 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
                        "plan_item": ["section", "ordinal", "traditional_chars"]}.items():
         for col in cols:
             frames[name][col] = frames[name][col].astype("Int64")
-    frames["plan_target"]["value"] = frames["plan_target"]["value"].astype("float64")
+    for col in ("value", "value_min", "value_max"):
+        frames["plan_target"][col] = frames["plan_target"][col].astype("float64")
     return frames
 
 

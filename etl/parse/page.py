@@ -78,6 +78,9 @@ _PLAN_TITLE = re.compile(r"工作要点|工作计划|重点工作|工作安排|�
 _ACTION_TITLE = re.compile(r"行动计划|行动方案|实施方案|三年行动|攻坚行动")
 _SUMMARY_TITLE = re.compile(r"总结|工作报告|完成情况|进展情况")
 _TITLE_LIKE = re.compile(r"(?:要点|计划|方案|通知|公告|通告|公示|总结|意见|报告|决定|办法|规划|安排)")
+# Text after the body that ends the plan for good: correction notes appended later, attachment
+# lists (whose 1. 2. lines are not items), the publication note.
+_TRAILER = re.compile(r"^[（(]?(?:附件|更正|勘误|说明\s*[:：]|注\s*[:：]|备注\s*[:：]|此件公开发布|本文有修改)")
 _CLOSING = re.compile(r"^(?:附件|特此|各单位要|各区市要|各部门要|请各|本(?:计划|方案|要点|通知)自|联系人|联系电话)")
 
 # Numbering markers, tried in order on a normalised line. Styles name the numbering, not a level:
@@ -94,11 +97,20 @@ _MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("block", re.compile(r"^(\d{1,3})$")),
     ("bullet", re.compile(r"^(——|－－|--|—|●|•|■|◆|▲)\s*")),
 )
-# Responsibility note closing an item: （牵头单位：…，参与单位：…） or （责任单位：…）.
-_NOTE = re.compile(r"[（(]\s*((?:牵头|责任|主责|主办)(?:单位|部门)\s*[:：][^（）()]*)[）)]\s*[。；;]?\s*$")
-_NOTE_PART = re.compile(r"(牵头|责任|主责|主办|参与|配合|协办|协同)(?:单位|部门)\s*[:：]\s*"
-                        r"([^，,；;：:]*(?:[，,][^，,；;：:]*)*?)"
-                        r"(?=[，,；;]\s*(?:牵头|责任|主责|主办|参与|配合|协办|协同)(?:单位|部门)|$)")
+# Responsibility notes closing an item, in the shapes departments write: （牵头单位：…，参与单位：…）,
+# （责任单位：…）, （责任处室（单位）：…）, （牵头部门：…；配合部门：…）, 责任领导：…, bracketed (full-width
+# or ASCII) at the end of the item's last line, or unbracketed on a line of their own.
+_ROLE = r"(?:牵头|责任|主责|主办|参与|配合|协办|协同)(?:单位|部门|处室|科室)(?:\s*[（(](?:单位|部门)[）)])?"
+_NOTE_KEY = f"(?:{_ROLE}|责任领导|分管领导|牵头领导)"
+_NOTE_OPEN = re.compile(f"[（(]\\s*{_NOTE_KEY}\\s*[:：]")
+_NOTE_LINE = re.compile(f"(?:^|\\n|(?<=[。；;])){_NOTE_KEY}\\s*[:：][^\\n]*$")
+_NOTE_KEY_START = re.compile(f"^{_NOTE_KEY}\\s*[:：]")
+_NOTE_CLOSE = re.compile(r"[）)]\s*[。；;]?\s*$")
+_NOTE_PART = re.compile(f"((?:牵头|责任|主责|主办|参与|配合|协办|协同)(?:单位|部门|处室|科室)|(?:责任|分管|牵头)领导)"
+                        f"(?:\\s*[（(](?:单位|部门)[）)])?\\s*[:：]\\s*"
+                        f"([^，,；;：:]*(?:[，,][^，,；;：:]*)*?)"
+                        f"(?=[，,；;。\\s]?\\s*{_NOTE_KEY}|[。；;]?\\s*$)")
+_LEAD_ROLES = ("牵头", "责任", "主责", "主办")
 _NOTE_END = ("）", ")", "）。", ")。", "）；", ");")
 _MARKER_START = frozenset("一二三四五六七八九十（(第0123456789①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳—－-●•■◆▲")
 # The same markers in raw text, which may still hold ASCII punctuation and full-width digits.
@@ -150,34 +162,18 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "titl
 
 
 def _element_lines(element: lxml.etree._Element) -> list[str]:
-    """Text of ``element`` split into lines at block boundaries and <br> (iterative: no recursion
-    limit on deeply nested malformed pages)."""
-    parts: list[str] = []
-    append = parts.append
-    skipping = 0
-    for event, el in lxml.etree.iterwalk(element, events=("start", "end")):
-        tag = el.tag
-        if type(tag) is not str:  # comments and processing instructions: only their tail is text
-            tag = None
-        if event == "start":
-            if tag in _SKIP_TAGS:
-                skipping += 1
-            if skipping:
-                continue
-            if tag in _BLOCK_TAGS:
-                append("\n")
-            if tag and el.text:
-                append(el.text)
-        else:
-            if tag in _SKIP_TAGS:
-                skipping -= 1
-            if skipping:
-                continue
-            if tag in _BLOCK_TAGS:
-                append("\n")
-            if el is not element and el.tail:
-                append(el.tail)
-    return "".join(parts).split("\n")
+    """Text of ``element`` split into lines at block boundaries and <br>.
+
+    Done in C as far as possible (a Python walk over every element costs seconds on a page of
+    200,000 spans): skipped elements are stripped, each block element gets a line break before
+    its text and before its tail, then ``itertext`` joins the rest. Mutates ``element``.
+    """
+    lxml.etree.strip_elements(element, *_SKIP_TAGS, with_tail=False)
+    for el in element.iter(*_BLOCK_TAGS):
+        el.text = "\n" + el.text if el.text else "\n"
+        if el is not element:
+            el.tail = "\n" + el.tail if el.tail else "\n"
+    return "".join(element.itertext()).split("\n")
 
 
 def _text_of(element: lxml.etree._Element | None) -> str | None:
@@ -191,8 +187,33 @@ def _first_text(root: lxml.etree._Element, selector: str) -> str | None:
     return _text_of(found[0]) if found else None
 
 
+# libxml2 checks every new attribute of an element against all earlier ones: a tag with tens of
+# thousands of attributes takes minutes. No real tag is this long; such a tag keeps its name and
+# its id and class (what the content selectors look at) and loses the rest.
+_LONG_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9]{0,15})(?=[\s/])[^<>]{4000,}>")
+_KEPT_ATTR = re.compile(r"\s(id|class)\s*=\s*(\"[^\"<>]{0,200}\"|'[^'<>]{0,200}'|[^\s\"'<>]{1,200})")
+
+
+def _shorten_tag(m: re.Match[str]) -> str:
+    kept: dict[str, str] = {}
+    for a in _KEPT_ATTR.finditer(m.group(0)):
+        kept.setdefault(a.group(1), a.group(2))
+    return "<" + m.group(1) + "".join(f" {k}={v}" for k, v in kept.items()) + ">"
+
+
+def _info_text(element: lxml.etree._Element) -> str | None:
+    """Text of the page header line (``.article-info``) at or under ``element``."""
+    if type(element.tag) is not str:
+        return None
+    if "article-info" in (element.get("class") or "").split():
+        return _text_of(element)
+    return _first_text(element, ".article-info")
+
+
 def _read_html(text: str, selectors: Sequence[str], warnings: list[ParseWarning], controls: int = 1) -> _Page | None:
     text = _XML_DECL.sub("", text, count=1)
+    if _LONG_TAG.search(text):
+        text = _LONG_TAG.sub(_shorten_tag, text)
     if controls:
         text = _CONTROL.sub("", text)  # NUL becomes U+FFFD in libxml2, and the rest is no text either
     try:
@@ -220,11 +241,13 @@ def _read_html(text: str, selectors: Sequence[str], warnings: list[ParseWarning]
     for selector in selectors:
         found = _selector(selector)(root)
         if found:
-            # The header line sits next to the body: look beside the container before the page.
-            scope = found[0].getparent()
-            page.info = (_first_text(scope, ".article-info") if scope is not None else None) \
+            container = found[0]
+            # The header line sits next to the body: look beside the container (not inside it,
+            # which may be huge) before the whole page.
+            page.info = next(filter(None, map(_info_text, container.itersiblings(preceding=True))), None) \
+                or next(filter(None, map(_info_text, container.itersiblings())), None) \
                 or _first_text(root, ".article-info")
-            page.lines = _element_lines(found[0])
+            page.lines = _element_lines(container)
             return page
     page.info = _first_text(root, ".article-info")
     # No known container: a maintained main-content extractor, imported only when needed (slow).
@@ -307,7 +330,18 @@ def _raw_rest(raw: str, norm_rest: str) -> str:
 
 
 def _ends_sentence(line: str) -> bool:
-    return line.endswith(_SENTENCE_END) or (line.endswith(_NOTE_END) and bool(_NOTE.search(line)))
+    return line.endswith(_SENTENCE_END) or (line.endswith(_NOTE_END) and _note_start(line) is not None)
+
+
+def _note_start(text: str) -> int | None:
+    """Where a bracketed responsibility note closing ``text`` starts, if one does. The last
+    opening of a note is taken (notes may hold brackets: 责任处室（单位）)."""
+    if not _NOTE_CLOSE.search(text[-4:]):
+        return None
+    last = None
+    for m in _NOTE_OPEN.finditer(text):
+        last = m
+    return last.start() if last else None
 
 
 def _join_hard_breaks(lines: list[_Line]) -> list[_Line]:
@@ -319,12 +353,14 @@ def _join_hard_breaks(lines: list[_Line]) -> list[_Line]:
         cur = lines[i]
         norm_parts, raw_parts = [cur.norm], [cur.raw]
         marker = cur.marker
-        joinable = not cur.headline and not (marker and (marker[0] == "block" or not marker[2]))
+        joinable = not cur.headline and not (marker and (marker[0] == "block" or not marker[2])) \
+            and not _SIGN_DATE.match(cur.norm) and not _NOTE_KEY_START.match(cur.norm)
         if marker and "。" not in cur.norm and len(marker[2]) <= _HEADING_MAX:
             joinable = False  # a heading line: 一、突出优质均衡，形成…
         while joinable and i + 1 < n and not _ends_sentence(norm_parts[-1]):
             nxt = lines[i + 1]
-            if nxt.headline or nxt.marker or _SIGN_DATE.match(nxt.norm) or _SIGN_ORG.match(nxt.norm):
+            if nxt.headline or nxt.marker or _SIGN_DATE.match(nxt.norm) or _SIGN_ORG.match(nxt.norm) \
+                    or _TRAILER.match(nxt.norm) or _NOTE_KEY_START.match(nxt.norm):
                 break
             norm_parts.append(nxt.norm)
             raw_parts.append(nxt.raw)
@@ -350,11 +386,19 @@ def _entries(lines: list[_Line]) -> tuple[list[_Line], list[_Entry], list[_Line]
     preamble: list[_Line] = []
     entries: list[_Entry] = []
     closing: list[_Line] = []
+    trailer = False
     i = 0
     n = len(lines)
     while i < n:
         line = lines[i]
         m = line.marker
+        if entries and (trailer or _TRAILER.match(line.norm) or _SIGN_DATE.match(line.norm)
+                        or (_SIGN_ORG.match(line.norm) and i + 1 < n and _SIGN_DATE.match(lines[i + 1].norm))):
+            # Signature, date, correction note, attachments: nothing after them is an item.
+            trailer = True
+            closing.append(line)
+            i += 1
+            continue
         if m is None:
             if closing or (entries and _CLOSING.match(line.norm)):
                 closing.append(line)
@@ -366,9 +410,12 @@ def _entries(lines: list[_Line]) -> tuple[list[_Line], list[_Entry], list[_Line]
             continue
         style, marker, rest = m
         entry = _Entry(style, marker, rest, _raw_rest(line.raw, rest))
-        if not rest and i + 1 < n and lines[i + 1].marker is None:
+        if not rest:
+            nxt = lines[i + 1] if i + 1 < n else None
+            if nxt is None or nxt.marker is not None or _TRAILER.match(nxt.norm) or _SIGN_DATE.match(nxt.norm):
+                i += 1  # a dangling marker (nothing follows it): no entry, so no empty item
+                continue
             # A number alone on its line (01 / 一、): the next line is its text or headline.
-            nxt = lines[i + 1]
             entry.norm, entry.raw = nxt.norm, nxt.raw.strip()
             if nxt.headline:
                 entry.headline_line = nxt.norm
@@ -411,27 +458,48 @@ def _headline(text: str, headline_line: str | None) -> str:
 
 
 def _split_units(names: str) -> list[str]:
-    out: list[str] = []
+    # A dict keeps first-seen order with O(1) membership: a note naming thousands of units must
+    # not cost a scan of the list per unit.
+    out: dict[str, None] = {}
     for name in _UNIT_SPLIT.split(names):
         canon = canonical_department(name)
-        if canon and canon not in out:
-            out.append(canon)
-    return out
+        if canon:
+            out[canon] = None
+    return list(out)
 
 
 def _responsibility(text: str) -> tuple[str, list[str], list[str]]:
-    """Remove a closing responsibility note; return (text, lead units, partner units)."""
-    m = _NOTE.search(text)
-    if not m:
-        return text, [], []
-    lead: list[str] = []
-    partners: list[str] = []
-    for role, names in _NOTE_PART.findall(m.group(1)):
-        target = lead if role in ("牵头", "责任", "主责", "主办") else partners
-        target.extend(u for u in _split_units(names) if u not in target)
-    if not lead and not partners:
-        return text, [], []
-    return text[: m.start()].rstrip(), lead, partners
+    """Remove the closing responsibility notes; return (text, lead units, partner units).
+
+    Leaders (责任领导) are people, not units: removed from the text (raw_text keeps them) but not
+    listed."""
+    notes: list[str] = []
+    for _ in range(4):  # a few stacked notes (牵头部门 / 配合部门 / 责任领导 lines); bounded: linear time
+        at = _note_start(text)
+        if at is not None:
+            notes.append(_NOTE_CLOSE.sub("", text[at + 1:]))
+            text = text[:at].rstrip()
+            continue
+        # Only the last line can hold an unbracketed note (searching it alone keeps this linear).
+        m = _NOTE_LINE.search(text, max(0, text.rfind("\n"))) if "：" in text or ":" in text else None
+        if m and m.start() > 0:
+            notes.append(m.group(0).strip())
+            text = text[:m.start()].rstrip()
+            continue
+        break
+    lead: dict[str, None] = {}
+    partners: dict[str, None] = {}
+    found = False
+    for note in reversed(notes):
+        for role, names in _NOTE_PART.findall(note):
+            found = True
+            if role.endswith("领导"):
+                continue
+            target = lead if role.startswith(_LEAD_ROLES) else partners
+            target.update(dict.fromkeys(_split_units(names)))
+    if not found:
+        return (text + "".join(notes)) if notes else text, [], []
+    return text, list(lead), list(partners)
 
 
 # --------------------------------------------------------------------------- metadata
@@ -477,6 +545,19 @@ def classify(title: str | None, has_items: bool = False) -> str:
             return "work_summary"
         return "notice"
     return "notice" if has_items else "other"
+
+
+_PLAN_COLUMN = re.compile(r"/(?:ghjh|jhmb|gzjh|jhzj|ghxx)/")
+
+
+def _untitled_type(head: str, url: str | None, entries: list[_Entry]) -> str | None:
+    """doc_type of a page without a title, from its opening lines, else its URL column and
+    structure (sections over numbered items); None when neither says."""
+    if head and (_ACTION_TITLE.search(head) or _PLAN_TITLE.search(head) or _SUMMARY_TITLE.search(head)):
+        return classify(head)
+    if url and _PLAN_COLUMN.search(url) and len({e.level for e in entries}) >= 2:
+        return "work_plan"
+    return None
 
 
 def _plan_year(title: str | None, published: dt.date | None) -> int | None:
@@ -612,8 +693,13 @@ def _build(page: _Page, url: str | None, warnings: list[ParseWarning]) -> Parsed
     body_text = "\n".join(x.norm for x in lines)
     preamble, entries, closing = _entries(lines)
 
-    sections, items, group_lines = _structure(entries)
-    doc_type = classify(title, bool(items))
+    # Without a title (a repost, a text capture) the body's first lines, the URL's column and the
+    # numbering say what the page is; a title, when there is one, always decides.
+    head = " ".join(x.norm for x in preamble[:3])[:300]
+    body_type = None if title else _untitled_type(head, url, entries)
+    plan_like = (classify(title) if title else body_type) in PLAN_DOC_TYPES
+    sections, items, group_lines = _structure(entries, paragraph_items=plan_like)
+    doc_type = classify(title, bool(items)) if title or not body_type else body_type
     if doc_type not in PLAN_DOC_TYPES and doc_type != "work_summary":
         items = []  # numbered paragraphs of a notice (招聘条件, 报名方式) are not plan items
 
@@ -656,61 +742,107 @@ def _build(page: _Page, url: str | None, warnings: list[ParseWarning]) -> Parsed
 
     return ParsedNotice(
         title=title, published=published, department=department, doc_type=doc_type,
-        plan_year=_plan_year(title, published) if doc_type in PLAN_DOC_TYPES | {"work_summary"} else None,
+        plan_year=_plan_year(title or head, published) if doc_type in PLAN_DOC_TYPES | {"work_summary"} else None,
         sections=sections, items=items, warnings=warnings,
         column=meta.get("columnname") or None, body_text=body_text,
     )
 
 
-def _structure(entries: list[_Entry]) -> tuple[list[Section], list[PlanItem], list[str]]:
-    """Sections and items from leveled entries; also the text of group headings (for mojibake checks)."""
+def _is_group(entries: list[_Entry], k: int) -> bool:
+    """A heading between section and item level: short, no body, and items numbered under it."""
+    e = entries[k]
+    return e.heading_only() and not e.body and k + 1 < len(entries) and entries[k + 1].level == e.level + 1
+
+
+def _paragraphs(body: list[_Line]) -> list[_Line]:
+    """Body lines of an unnumbered section as task paragraphs; a responsibility note on a line of
+    its own belongs to the paragraph above it."""
+    out: list[_Line] = []
+    for x in body:
+        if out and (_NOTE_OPEN.match(x.norm) or _NOTE_LINE.match(x.norm)):
+            prev = out[-1]
+            out[-1] = _Line(prev.norm + "\n" + x.norm, prev.raw + "\n" + x.raw)
+        else:
+            out.append(x)
+    return out
+
+
+def _structure(entries: list[_Entry], paragraph_items: bool = False) -> tuple[list[Section], list[PlanItem], list[str]]:
+    """Sections and items from leveled entries; also the text of group headings (for mojibake checks).
+
+    ``paragraph_items``: a plan document, whose unnumbered paragraphs under a section heading are
+    its tasks when the section has no numbered items."""
     if not entries:
         return [], [], []
     levels = {e.level for e in entries}
     top = [e for e in entries if e.level == 1]
     group_lines: list[str] = []
+    section_level = 1
     if levels == {1}:
         prose = sum(1 for e in top if e.heading_only() and e.body)
-        # 一、 headings over prose paragraphs: sections without items (01 / ① / —— never head sections).
-        if top[0].style in ("cn", "di", "cn_paren") and prose * 2 >= len(top):
-            return [Section(i, e.marker, _title_of(e.norm)) for i, e in enumerate(top, 1)], [], []
-        section_level, item_level = 0, 1
-    else:
-        section_level = 1
-        second = [e for e in entries if e.level == 2]
-        groups = sum(1 for e in second if e.heading_only() and not e.body)
-        item_level = 3 if 3 in levels and groups * 2 > len(second) else 2
+        # 一、 headings over prose paragraphs (01 / ① / —— never head sections): sections whose
+        # paragraphs are items in a plan, and have no items in a summary.
+        if not (top[0].style in ("cn", "di", "cn_paren") and prose * 2 >= len(top)):
+            section_level = 0
 
     sections: list[Section] = []
     items: list[PlanItem] = []
     current: tuple[_Entry, list[str], list[str], str | None] | None = None
     ordinal = 0
     group: str | None = None  # the heading between section and item level in force, if any
+    under_group = False  # the last entry one level under the section was a group heading
+    section_body: list[_Line] = []
 
-    def close() -> None:
-        if current is None:
-            return
-        entry, norm_parts, raw_parts, item_group = current
+    def add_item(entry_marker: str, headline_line: str | None, norm_parts: list[str], raw_parts: list[str],
+                 item_group: str | None) -> None:
+        nonlocal ordinal
         text = "\n".join(p for p in norm_parts if p)
         text, lead, partners = _responsibility(text)
+        if not text:
+            return  # nothing but a marker or a note: no empty item
+        ordinal += 1
         sec = sections[-1].ordinal if sections else 0
         items.append(PlanItem(
-            section=sec, ordinal=ordinal, marker=entry.marker, headline=_headline(text, entry.headline_line),
+            section=sec, ordinal=ordinal, marker=entry_marker, headline=_headline(text, headline_line),
             text=text, lead_units=lead, partner_units=partners, targets=extract_targets(text),
             raw_text="\n".join(p for p in raw_parts if p), group=item_group,
         ))
 
-    for e in entries:
+    def close() -> None:
+        if current is not None:
+            entry, norm_parts, raw_parts, item_group = current
+            add_item(entry.marker, entry.headline_line, norm_parts, raw_parts, item_group)
+
+    def close_section() -> None:
+        # A section of a plan without numbered items: each paragraph is one task.
+        if paragraph_items and sections and not any(i.section == sections[-1].ordinal for i in items):
+            for x in _paragraphs(section_body):
+                add_item("", None, [x.norm], [x.raw], None)
+        elif section_body:
+            group_lines.extend(x.norm for x in section_body)
+
+    item_level = 1 if section_level == 0 else 2
+    for k, e in enumerate(entries):
         if section_level and e.level == section_level:
             close()
             current = None
+            close_section()
             sections.append(Section(len(sections) + 1, e.marker, _title_of(e.norm)))
             ordinal = 0
             group = None
-            group_lines.extend(x.norm for x in e.body)
-        elif e.level == item_level:
+            under_group = False
+            section_body = list(e.body)
+        elif e.level == item_level and section_level and _is_group(entries, k):
             close()
-            ordinal += 1
+            current = None
+            group = e.marker + _title_of(e.norm)
+            under_group = True
+            group_lines.append(e.norm)
+        elif e.level == item_level or (under_group and e.level == item_level + 1):
+            close()
+            if e.level == item_level:
+                under_group = False
+                group = None
             current = (e, [e.norm, *(x.norm for x in e.body)], [e.raw, *(x.raw for x in e.body)], group)
         elif e.level > item_level and current is not None:
             # Sub-items stay inside their item, marker and all.
@@ -719,10 +851,9 @@ def _structure(entries: list[_Entry]) -> tuple[list[Section], list[PlanItem], li
             current[1].extend(x.norm for x in e.body)
             current[2].extend(x.raw for x in e.body)
         else:
-            # A group heading between section and item level, or a sub-item before any item.
-            if e.level < item_level:
-                group = e.marker + _title_of(e.norm)
+            # A sub-item before any item: kept out of the items, checked for mojibake.
             group_lines.append(e.norm)
             group_lines.extend(x.norm for x in e.body)
     close()
+    close_section()
     return sections, items, group_lines

@@ -68,7 +68,8 @@ def parse_number(text: str) -> float | None:
 
 # Base units that count things; 万/亿 (and 千万/百万) may precede any of them.
 _BASE_UNITS = (
-    "个百分点", "人次", "平方公里", "平方米", "公顷", "公里", "千米", "千瓦", "兆瓦", "立方米", "吨", "亩",
+    "个百分点", "人次", "标准箱", "标箱", "千瓦时", "吨标准煤", "公斤", "千克", "艘次", "架次", "车次", "班次",
+    "项次", "床", "千伏安", "平方公里", "平方米", "公顷", "公里", "千米", "千瓦", "兆瓦", "立方米", "吨", "亩",
     "元", "人", "名", "户", "所", "个", "家", "项", "处", "部", "场", "条", "座", "套", "台", "辆", "张",
     "批", "次", "件", "篇", "门", "间", "栋", "册", "种", "辆", "艘", "架", "只", "头", "株", "棵", "米",
     "倍", "位", "支", "款", "届", "期", "年", "月", "日",
@@ -77,15 +78,20 @@ _BASE_UNITS = (
 # that their numbers are not read with a different unit.
 _NOT_COUNTING = {"届", "期", "年", "月", "日"}
 _UNIT = "(?:千万|百万|万|亿)?(?:" + "|".join(sorted(map(re.escape, _BASE_UNITS), key=len, reverse=True)) + ")|%|万|亿"
-# Bounded: long digit runs must not backtrack quadratically.
+# Bounded: long digit runs must not backtrack quadratically. A number starts only where the
+# character before is no numeral: inside a run of 100,000 digits every position would otherwise
+# be tried (and fail after backtracking through every unit), which is linear but 100x slower.
 # Spelled as "one numeral character, then the rest of an Arabic or a Chinese numeral" so that the
 # pattern opens with a character class: the regex engine then skips ahead to candidate characters
 # instead of trying the whole pattern at every position (about 4x faster on plan text). Same
 # matches as \d{1,12}(?:,\d{3}){0,4}(?:\.\d{1,6})? | [零〇…千]{1,12}.
 _CN_NUMERAL = "零〇一二两三四五六七八九十百千"
-_NUMBER = (f"[\\d{_CN_NUMERAL}](?:(?<=\\d)\\d{{0,11}}(?:,\\d{{3}}){{0,4}}(?:\\.\\d{{1,6}})?"
+_NUMBER = (f"[\\d{_CN_NUMERAL}](?<![\\d{_CN_NUMERAL}][\\d{_CN_NUMERAL}])"
+           f"(?:(?<=\\d)\\d{{0,11}}(?:,\\d{{3}}){{0,4}}(?:\\.\\d{{1,6}})?"
            f"|(?<=[{_CN_NUMERAL}])[{_CN_NUMERAL}]{{0,11}})")
-_QUANTITY = re.compile(f"(?P<num>{_NUMBER})(?P<approx>余|多)?(?P<unit>{_UNIT})")
+# A range shares one unit: 1-2家, 10～15个, 二至三所.
+_QUANTITY = re.compile(f"(?P<num>{_NUMBER})(?:(?P<sep>[-—～~至])(?P<num2>{_NUMBER}))?(?P<approx>余|多)?"
+                       f"(?P<unit>{_UNIT})")
 
 # Verbs that set a target, longest first so 新建、改扩建 and 引进培育 win over their parts.
 ACTIONS = (
@@ -95,15 +101,45 @@ ACTIONS = (
     "开工", "竣工", "帮扶", "资助", "救助", "扶持", "孵化", "组建", "遴选", "评选", "命名", "开通",
     "铺设", "种植", "整治", "治理", "提供", "筹集", "争取", "签约", "招引", "吸引", "服务", "覆盖", "惠及",
     "安置", "减少", "修订", "制定", "出台", "上线", "投入", "落地", "布局", "储备", "救治", "筛查", "检测",
-    "达到", "达", "突破", "超过", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至",
-    "增长", "增长到", "降低到", "降至", "下降", "不低于", "不少于", "实现",
+    "提高", "达到", "达", "突破", "超过", "保持在", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至",
+    "增长", "增长到", "降低到", "降至", "下降", "不低于", "不少于", "不超过", "实现",
+    "培树", "选树", "创成", "推广", "改造提升", "新培育", "新引进", "引育", "修复", "修缮", "拆除", "清理",
+    "新开", "开行", "供应", "出让", "招收", "招生", "新设", "挂牌", "选派", "派驻", "新改建", "提标改造",
+    "升级", "打通", "贯通", "新开通", "建设改造", "造林", "植树", "绿化", "养护", "维修", "更新", "增设",
+    "配备", "配置", "收储", "供给", "新增设", "攻关", "突破", "带动", "吸纳", "支持", "奖补", "淘汰", "关停",
+    "取缔", "新建改造", "招录",
 )
+# A verb followed by one of these heads a noun (改造项目, 治理工程): not the target's action.
+_NOUN_HEADS = ("项目", "工程", "任务", "能力", "资金", "计划", "行动", "机构", "平台", "单位", "设施", "试点")
+# Verbs that follow their object when the count opens the clause (5个示范基地升级提质).
+_POST_VERBS = (*ACTIONS, "提质", "提升", "投用", "投入使用", "竣工", "完工", "达标", "运营", "开放", "启用",
+               "通车", "整改", "销号", "验收", "交付", "投产", "创建", "认定", "挂牌")
+_POST_VERB = re.compile("(?:" + "|".join(sorted(map(re.escape, set(_POST_VERBS)), key=len, reverse=True)) + ")+")
+# Words before the quantity that do not belong to any object (推动5个示范基地升级提质).
+_LEAD_WORDS = re.compile(r"^(?:推动|推进|促进|支持|确保|力争|全年|年内|今年|指导|督促|实现|累计|共|再|新|约)*$")
 _QUALIFIER = re.compile(r"（[^（）]*）|\([^()]*\)")
+# Modifiers: after the unit (10家以上), before the number (不低于80%, 各1家) or in the clause
+# before the number (力争…, 累计…). value_min/value_max follow from floors, ceilings and ranges.
+_AFTER_MODIFIERS = ("以上", "以下", "以内", "左右")
+_BEFORE_MODIFIERS = ("不低于", "不少于", "不超过", "各")
+_CLAUSE_MODIFIERS = ("力争", "累计")
+_FLOORS = frozenset({"以上", "不低于", "不少于"})
+_CEILINGS = frozenset({"以下", "以内", "不超过"})
+# Object edges that are not part of what is counted.
+_OBJECT_EDGE_START = re.compile(r"^(?:[、，,和及与的]|各(?![类级种项])|等|共|约|累计|再|新增?(?=$))+")
+_OBJECT_EDGE_END = re.compile(r"(?:[、，,和及与的]|等|各|共|约|达到?|累计)+$")
+# A count at the start of an object (16处积水点): the object is what follows it.
+_LEADING_COUNT = re.compile(r"^[\d.]+[^\u4e00-\u9fff]{0,2}?[个处所家项条座名人户台套件]")
+# The suffix object ends at the next number, a joiner or a clause-internal verb.
+_SUFFIX_STOP = re.compile(r"[\d“《]|等|共|和|并|及|以上|以下|左右|的(?=[\u4e00-\u9fff]{1,3}$)")
+_SCOPE_CLAUSE = re.compile(r"^(?:目前|现有|已有|共有)")
+_ADMIN_AREA = re.compile(r"(?:区市|区县|区（市）|镇街|镇（街道）|街道|乡镇|社区|村庄?)(?=$|[^\u4e00-\u9fff])")
+_TOTAL_WORDS = ("总数", "总量", "共计", "总计")
 
 # Comparative verbs: the object comes before them (技术合同成交额达到300亿元).
 _COMPARATIVES = frozenset({
-    "达到", "达", "突破", "超过", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至", "增长",
-    "增长到", "降低到", "降至", "下降", "不低于", "不少于", "实现", "覆盖", "惠及",
+    "提高", "保持在", "达到", "达", "突破", "超过", "保持", "稳定在", "控制在", "提高到", "提高至", "提升到", "提升至",
+    "增长", "增长到", "降低到", "降至", "下降", "不低于", "不少于", "实现", "覆盖", "惠及",
 })
 _ACTION = re.compile("|".join(sorted(map(re.escape, ACTIONS), key=len, reverse=True)))
 
@@ -137,8 +173,75 @@ def _excluded(clause: str, start: int, end: int, unit: str) -> bool:
     return bool(before) and (before in "-—～~/." or (before.isascii() and before.isalnum()))
 
 
+def _suffix_object(clause: str, start: int) -> int:
+    """End of the object that follows a quantity at ``start`` (认定300所市示范（省一类）幼儿园):
+    up to the next number, joiner or verb, skipping bracketed qualifiers."""
+    i, n = start, len(clause)
+    while i < n:
+        c = clause[i]
+        if c in "（(":
+            close = clause.find("）" if c == "（" else ")", i)
+            if close < 0:
+                return i
+            i = close + 1
+            continue
+        if i > start and _SUFFIX_STOP.match(clause, i):
+            return i
+        if i - start >= 2 and (v := _POST_VERB.match(clause, i)):
+            if not clause.startswith(_NOUN_HEADS, v.end()):
+                return i
+            i = v.end()  # 社区医院提质改造项目: a verb heading a noun is part of the object
+            continue
+        i += 1
+    return n
+
+
+def _balance(obj: str) -> str:
+    """Drop bracket characters without a partner: （总数 -> 总数."""
+    if not any(c in obj for c in "（）()"):
+        return obj
+    return re.sub(r"[（）()]", "", _QUALIFIER.sub("", obj)) if _QUALIFIER.search(obj) else re.sub(r"[（）()]", "", obj)
+
+
+def clean_object(obj: str) -> str:
+    """The noun phrase counted, without qualifiers, stray brackets, edge words or a leading count."""
+    obj = _QUALIFIER.sub("", obj) or obj
+    obj = _balance(obj).strip(_JOINERS)
+    obj = _LEADING_COUNT.sub("", obj)
+    for _ in range(2):
+        obj = _OBJECT_EDGE_END.sub("", _OBJECT_EDGE_START.sub("", obj.strip()))
+    return obj.strip(_JOINERS).strip()
+
+
+def _modifiers(masked: str, a_start: int, num_start: int, q_end: int, ranged: bool) -> list[str]:
+    """Modifier words of a quantity, in reading order."""
+    found: list[tuple[int, str]] = []
+    head = masked[:num_start]
+    for word in _CLAUSE_MODIFIERS:
+        at = head.find(word)
+        if at >= 0:
+            found.append((at, word))
+    for word in _BEFORE_MODIFIERS:
+        for at in (num_start - len(word), a_start - len(word)):
+            if at >= 0 and masked.startswith(word, at) and not (
+                    word == "各" and masked.startswith(("各类", "各级", "各种"), at)):
+                found.append((at, word))
+                break
+    if ranged:
+        found.append((num_start, "range"))
+    for word in _AFTER_MODIFIERS:
+        if masked.startswith(word, q_end):
+            found.append((q_end, word))
+            break
+    found.sort()
+    return list(dict.fromkeys(w for _, w in found))
+
+
 def extract_targets(text: str) -> list[Target]:
-    """Numeric targets of a plan item's normalised text, in reading order."""
+    """Numeric targets of a plan item's normalised text, in reading order.
+
+    Linear in the text: each clause's actions are walked with a pointer as its quantities are.
+    """
     targets: list[Target] = []
     # Most clauses hold no quantity: find the quantities of the whole text once and look only at
     # the clauses they touch (a superset of the clauses with a quantity of their own).
@@ -154,56 +257,145 @@ def extract_targets(text: str) -> list[Target]:
             break
         if spans[k][0] >= c_end:
             continue
-        clause = cm.group(0)
-        masked = _mask_quoted(clause)
-        actions = [(a.start(), a.end(), a.group(0)) for a in _ACTION.finditer(masked)]
-        if not actions:
+        targets.extend(_clause_targets(cm.group(0)))
+    return targets
+
+
+def _clause_targets(clause: str) -> list[Target]:
+    masked = _mask_quoted(clause)
+    actions = [(a.start(), a.end(), a.group(0)) for a in _ACTION.finditer(masked)
+               if not masked.startswith(_NOUN_HEADS, a.end())]
+    out: list[Target] = []
+    previous_end = 0  # end of the last target in this clause: the next object starts after it
+    previous_obj: str | None = None
+    ai = -1  # index of the last action ending at or before the current quantity
+    scope_clause = bool(_SCOPE_CLAUSE.match(masked))
+    for q in _QUANTITY.finditer(masked):
+        num_start, q_end = q.start(), q.end()
+        unit = q.group("unit")
+        if _excluded(masked, num_start, q_end, unit):
             continue
-        previous_end = 0  # end of the last target in this clause: the next object starts after it
-        for q in _QUANTITY.finditer(masked):
-            num_start, q_end = q.start(), q.end()
-            unit = q.group("unit")
-            if _excluded(masked, num_start, q_end, unit):
+        num = q.group("num")
+        value = parse_number(num)
+        if value is None or (num == "一" and not q.group("num2")):  # 一批/一个: "a", not a count
+            continue
+        value_max = parse_number(q.group("num2")) if q.group("num2") else None
+        if q.group("num2") and (value_max is None or value_max < value):
+            continue
+        while ai + 1 < len(actions) and actions[ai + 1][1] <= num_start:
+            ai += 1
+        post_action = None
+        if ai < 0:
+            # No verb before: a count opening the clause with its verb after the object
+            # (5个示范基地升级提质, 推动20个项目开工).
+            if not _LEAD_WORDS.match(masked[previous_end:num_start]) or previous_end:
                 continue
-            value = parse_number(q.group("num"))
-            if value is None or q.group("num") == "一":  # 一批/一个: "a", not a count
+            obj_end = _suffix_object(masked, q_end)
+            vm = _POST_VERB.match(masked, obj_end)
+            if not vm or obj_end == q_end:
                 continue
-            before = [a for a in actions if a[1] <= num_start]
-            if not before:
-                continue
-            a_start, a_end, action = before[-1]
+            post_action = vm.group(0)
+            a_start, a_end, action = num_start, num_start, post_action
+            obj = clause[q_end:obj_end]
+            span_start, span_end = num_start, vm.end()
+        else:
+            a_start, a_end, action = actions[ai]
             if a_end < previous_end:
                 # Shares the action of the previous target (新建幼儿园20所、中小学30所).
                 obj_start = previous_end
                 while obj_start < num_start and clause[obj_start] in _JOINERS:
                     obj_start += 1
                 obj = clause[obj_start:num_start]
-                span_start = obj_start
-                span_end = q_end
-            elif a_end == num_start:
-                suffix = clause[q_end:].strip()
+                span_start, span_end = obj_start, q_end
+                if not clean_object(obj) and previous_obj:
+                    obj = previous_obj  # 新增吞吐能力50万标准箱、300万吨: the object is shared too
+            elif a_end < num_start and ai > 0 and _POST_VERB.fullmatch(masked, a_start, num_start) \
+                    and actions[ai - 1][1] >= previous_end:
+                # 完成道路养护提升16处: the verb run before the number is the action, and the
+                # noun between the earlier verb and it the object.
+                p_start, p_end, _ = actions[ai - 1]
+                action = masked[a_start:num_start]
+                obj = clause[p_end:a_start]
+                span_start, span_end = p_start, q_end
+            elif a_end == num_start or (a_end < num_start and _is_modifier_gap(masked[a_end:num_start])):
+                suffix_start = q_end + next((len(w) for w in _AFTER_MODIFIERS if masked.startswith(w, q_end)), 0)
+                suffix = clause[suffix_start:].strip()
                 if action not in _COMPARATIVES and suffix and CJK_LIKE.match(suffix):
-                    obj = suffix.lstrip("的")  # 认定300所市示范幼儿园: the object follows the quantity
-                    span_start, span_end = a_start, len(clause.rstrip())
+                    # 认定300所市示范幼儿园: the object follows the quantity.
+                    while suffix_start < len(clause) and clause[suffix_start] in "的 ":
+                        suffix_start += 1
+                    obj_end = _suffix_object(masked, suffix_start)
+                    obj = clause[suffix_start:obj_end]
+                    span_start, span_end = a_start, obj_end
                 else:
                     obj = clause[previous_end:a_start]
                     span_start, span_end = previous_end, q_end
+                    if a_start > 0 and masked[a_start - 1] == "各":
+                        obj = ""  # 每个区市各培育1家: what precedes 各 is who, not what
+                    elif ai > 0 and actions[ai - 1][1] == a_start and actions[ai - 1][0] >= previous_end \
+                            and action not in _COMPARATIVES:
+                        # 新增造林1万亩 / 完成造林绿化1.5万亩: verbs in a row; the first sets the
+                        # target, the rest name what is counted.
+                        first = _chain_start(actions, ai, previous_end)
+                        action, obj = actions[first][2], clause[actions[first][1]:a_end]
+                        span_start = actions[first][0]
+                    elif action in _BEFORE_MODIFIERS and (lead := _ACTION.match(masked, previous_end)) \
+                            and lead.group(0) not in _COMPARATIVES and lead.end() < a_start:
+                        # 新增就业岗位不少于7万个: the verb opening the object sets the target.
+                        action, obj = lead.group(0), clause[lead.end():a_start]
+            elif masked.startswith("的", a_end) and ai > 0 and actions[ai - 1][1] == a_start \
+                    and actions[ai - 1][0] >= previous_end:
+                # 新增完成治理的行政村300个: the verbs before 的 describe the object; the first
+                # verb of the chain sets the target.
+                first = _chain_start(actions, ai, previous_end)
+                action = actions[first][2]
+                obj = clause[actions[first][1]:num_start]
+                span_start, span_end = actions[first][0], q_end
             else:
                 obj = clause[a_end:num_start]
                 span_start, span_end = previous_end, q_end
-            # A bracketed qualifier (市示范（省一类）幼儿园) stays in the span but not in the object,
-            # so the same object compares across years however it is qualified.
-            obj = (_QUALIFIER.sub("", obj) or obj).strip(_JOINERS)
-            # A target with a Chinese numeral needs its object next to it: 五项管理 alone is a name.
-            if not obj and not q.group("num")[0].isdigit():
-                continue
-            span = clause[span_start:span_end].strip(_JOINERS)
-            if not span.startswith(action):
-                span = _TIME_PREFIX.sub("", span)
-            span = span.strip(_JOINERS)
-            targets.append(Target(action=action, object=obj or None, value=value, unit=unit, span=span))
-            previous_end = span_end
-    return targets
+        obj = clean_object(obj)
+        scope = scope_clause
+        if obj in _TOTAL_WORDS:
+            obj, scope = "", True  # （总数达到50所）: a running total beside the target, not a new one
+        if obj in ("", "全市", "全部", "所有") and (area := _ADMIN_AREA.match(masked, q_end)):
+            obj, scope = area.group(0), True  # 覆盖全市10个区市
+            span_end = area.end()
+        elif obj and _ADMIN_AREA.fullmatch(obj) and action in _COMPARATIVES:
+            scope = True
+        # A target with a Chinese numeral needs its object next to it: 五项管理 alone is a name.
+        if not obj and not num[0].isdigit():
+            continue
+        # The span stays what it was before modifiers were read (stable across releases);
+        # the modifier words are reported on their own.
+        modifiers = _modifiers(masked, a_start, num_start, q_end, bool(q.group("num2")))
+        span = clause[span_start:span_end].strip(_JOINERS)
+        if not span.startswith(action) and not span.startswith(tuple(_CLAUSE_MODIFIERS)):
+            span = _TIME_PREFIX.sub("", span)
+        span = span.strip(_JOINERS + "（(")
+        value_min = value if (q.group("num2") or _FLOORS.intersection(modifiers)) else None
+        if value_max is None and _CEILINGS.intersection(modifiers):
+            value_max = value
+        kind = "scope" if scope else "target"
+        out.append(Target(action=action, object=obj or None, value=value, unit=unit, span=span,
+                          modifier="、".join(modifiers) or None, value_min=value_min, value_max=value_max,
+                          kind=kind))
+        previous_end = span_end
+        previous_obj = obj or previous_obj
+    return out
+
+
+def _chain_start(actions: list[tuple[int, int, str]], ai: int, floor: int) -> int:
+    """Index of the first of the verbs written back to back that end with ``actions[ai]``."""
+    first = ai
+    while first > 0 and actions[first - 1][1] == actions[first][0] and actions[first - 1][0] >= floor:
+        first -= 1
+    return first
+
+
+def _is_modifier_gap(gap: str) -> bool:
+    """Only modifier words between the action and the number (新增不少于20家)."""
+    return gap in _BEFORE_MODIFIERS
 
 
 CJK_LIKE = re.compile(r"[\u4e00-\u9fff（(“]")

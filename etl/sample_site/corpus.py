@@ -30,7 +30,9 @@ SEED_FILE = Path(__file__).parent / "seed" / "jyj_2021_work_points.txt"
 GROUND_TRUTH_FILE = CORPUS_DIR / "ground_truth.json"
 
 # Shapes of numbering the real site uses (SITE.md "Document shapes").
-NUMBERINGS = ("sections", "running", "blocks", "bullets", "nested", "prose")
+# "paragraphs": unnumbered task paragraphs under 一、 sections; "mixed": （一） items in sections
+# without groups and （一） group headings over 1. 2. 3. items in sections with groups.
+NUMBERINGS = ("sections", "running", "blocks", "bullets", "nested", "prose", "paragraphs", "mixed")
 VARIANTS = ("gbk", "no_source", "tnull", "nav_debris", "offsite_links")
 INDENT = "\u3000\u3000"  # two ideographic spaces open a paragraph on the real pages
 
@@ -61,12 +63,19 @@ class TargetSpec:
     object: str | None
     value: float
     unit: str
-    span: str  # exact text of the item the target is read from
+    span: str  # exact text of the item the target was read from
+    modifier: str | None = None  # 以上, 左右, 力争, range, ... joined by 、 (see docs/parse-output.md)
+    value_min: float | None = None
+    value_max: float | None = None
+    kind: str = "target"  # or "scope"
 
     def as_dict(self) -> dict[str, Any]:
-        value: float | int = int(self.value) if float(self.value).is_integer() else self.value
-        return {"action": self.action, "object": self.object, "value": value, "unit": self.unit,
-                "span": self.span}
+        def num(v: float | None) -> float | int | None:
+            return int(v) if v is not None and float(v).is_integer() else v
+
+        return {"action": self.action, "object": self.object, "value": num(self.value), "unit": self.unit,
+                "span": self.span, "modifier": self.modifier, "value_min": num(self.value_min),
+                "value_max": num(self.value_max), "kind": self.kind}
 
 
 @dataclass(slots=True)
@@ -214,32 +223,73 @@ def _date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
+_TARGET_EXTRAS = ("modifier", "value_min", "value_max", "kind")
+
+
 def _target(raw: Any, item_key: str) -> TargetSpec:
+    """[action, object, value, unit, span] with an optional sixth element {modifier, value_min,
+    value_max, kind}, or the same as one mapping."""
+    extra: dict[str, Any] = {}
     if isinstance(raw, dict):
+        extra = {k: raw[k] for k in _TARGET_EXTRAS if k in raw}
         raw = [raw.get("action"), raw.get("object"), raw["value"], raw["unit"], raw["span"]]
-    if not isinstance(raw, list) or len(raw) != 5:
-        raise CorpusError(f"{item_key}: a target is [action, object, value, unit, span], got {raw!r}")
+    elif isinstance(raw, list) and len(raw) == 6 and isinstance(raw[5], dict):
+        extra, raw = raw[5], raw[:5]
+    if not isinstance(raw, list) or len(raw) != 5 or set(extra) - set(_TARGET_EXTRAS):
+        raise CorpusError(f"{item_key}: a target is [action, object, value, unit, span(, extras)], got {raw!r}")
     action, obj, value, unit, span = raw
-    return TargetSpec(action=action, object=obj, value=float(value), unit=str(unit), span=str(span))
+    bounds = {k: float(extra[k]) for k in ("value_min", "value_max") if extra.get(k) is not None}
+    return TargetSpec(action=action, object=obj, value=float(value), unit=str(unit), span=str(span),
+                      modifier=extra.get("modifier"), kind=extra.get("kind", "target"), **bounds)
+
+
+# Shapes departments write their responsibility notes in (``style`` of a note):
+#   default  （牵头单位：…，参与单位：…） / （责任单位：…）
+#   dept     （牵头部门：…；配合部门：…） / （责任部门：…）
+#   office   （责任处室（单位）：…）
+#   ascii    (牵头单位:…,参与单位:…) as a text capture writes it
+#   line     牵头部门：… / 配合部门：… / 责任领导：… on lines of their own under the item
+NOTE_STYLES = ("default", "dept", "office", "ascii", "line")
 
 
 def _note(raw: dict[str, Any]) -> tuple[str, list[str], list[str]]:
     """Render a responsibility note; returns (note, lead units, partner units)."""
     if not raw:
         return "", [], []
-    if "responsible" in raw:
-        units = list(raw["responsible"])
-        return f"（责任单位：{'、'.join(units)}）", units, []
-    lead, partners = list(raw.get("lead", [])), list(raw.get("partners", []))
-    note = f"（牵头单位：{'、'.join(lead)}"
-    if partners:
-        note += f"，参与单位：{'、'.join(partners)}"
+    style = raw.get("style", "default")
+    if style not in NOTE_STYLES:
+        raise CorpusError(f"unknown note style {style!r}")
+    lead = list(raw.get("responsible") or raw.get("lead") or [])
+    partners = list(raw.get("partners", []))
+    role_lead = "责任" if "responsible" in raw else "牵头"
+    if style == "office":
+        if partners:
+            raise CorpusError("an office note names responsible offices only")
+        return f"（责任处室（单位）：{'、'.join(lead)}）", lead, []
+    if style == "line":
+        note = f"\n{role_lead}部门：{'、'.join(lead)}"
+        if partners:
+            note += f"\n配合部门：{'、'.join(partners)}"
+        if raw.get("leader"):
+            note += f"\n责任领导：{raw['leader']}"
+        return note, lead, partners
+    if style == "dept":
+        note = f"（{role_lead}部门：{'、'.join(lead)}" + (f"；配合部门：{'、'.join(partners)}" if partners else "")
+        return note + "）", lead, partners
+    if style == "ascii":
+        note = f"({role_lead}单位:{'、'.join(lead)}" + (f",参与单位:{'、'.join(partners)}" if partners else "")
+        return note + ")", lead, partners
+    note = f"（{role_lead}单位：{'、'.join(lead)}" + (f"，参与单位：{'、'.join(partners)}" if partners else "")
     return note + "）", lead, partners
 
 
-def _marker(numbering: str, section_no: int, ordinal: int, running_no: int) -> str:
-    if numbering == "sections" or numbering == "nested":
+def _marker(numbering: str, section_no: int, ordinal: int, running_no: int, grouped: bool = False) -> str:
+    if numbering == "sections" or numbering == "nested" or (numbering == "mixed" and grouped):
         return f"{ordinal}."
+    if numbering == "mixed":
+        return f"（{chinese_number(ordinal)}）"
+    if numbering == "paragraphs":
+        return ""
     if numbering == "running":
         return f"（{chinese_number(running_no)}）"
     if numbering == "blocks":
@@ -313,7 +363,8 @@ def _build_doc(raw: dict[str, Any], dept: dict[str, Any], known: dict[str, ItemS
                 running += 1
                 item.section = s_no
                 item.ordinal = len(section.items) + 1
-                item.marker = _marker(numbering, s_no, ordinal_in_group if g["title"] else item.ordinal, running)
+                item.marker = _marker(numbering, s_no, ordinal_in_group if g["title"] else item.ordinal, running,
+                                      grouped=g["title"] is not None)
                 item.group = f"（{chinese_number(g_no)}）{g['title']}" if g["title"] is not None else None
                 if item.key in known:
                     raise CorpusError(f"duplicate item key {item.key}")
@@ -350,10 +401,12 @@ def render_body(doc: PlanDoc) -> list[str]:
             if item.group and item.group != group:
                 group = item.group
                 lines.append(INDENT + group)
+            first, *rest = item.raw_text.split("\n")  # a note on lines of its own (style: line)
             if doc.numbering == "blocks":
-                lines += [item.marker, INDENT + item.raw_text]
+                lines += [item.marker, INDENT + first]
             else:
-                lines.append(f"{INDENT}{item.marker}{item.raw_text}")
+                lines.append(f"{INDENT}{item.marker}{first}")
+            lines += [INDENT + r for r in rest]
     lines += doc.closing
     return lines
 

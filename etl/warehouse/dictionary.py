@@ -85,6 +85,12 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "object": "What is counted, e.g. 幼儿园; NULL when none was found.",
         "value": "Numeric value, in `unit`.",
         "unit": "Counting unit as written, multiplier included (所, 万人, 亿元, %).",
+        "modifier": "What qualifies the number: 以上, 以下, 左右, 不低于, 不少于, 力争, 累计, 各, range "
+        "(joined by 、); NULL when none.",
+        "value_min": "Floor of the target (以上, 不低于, low end of a range), in `unit`; NULL when none.",
+        "value_max": "Ceiling of the target (以下, 不超过, high end of a range), in `unit`; NULL when none.",
+        "target_kind": "target (a commitment) or scope (a count that describes, e.g. 全市16处); NULL for "
+        "rows loaded before it was recorded.",
         "span": "The text the target was read from.",
     },
     "v_yoy_item_changes": {
@@ -139,6 +145,8 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "action": "This year's verb, e.g. 新建.",
         "previous_value": "Last year's value, in `unit`.",
         "value": "This year's value, in `unit`.",
+        "previous_modifier": "Last year's qualifier (以上, 力争, range, ...); NULL when none.",
+        "modifier": "This year's qualifier; compare floors with floors.",
         "previous_span": "Text last year's value was read from.",
         "span": "Text this year's value was read from.",
         "notice_id": "Notice of this year's item.",

@@ -208,6 +208,14 @@ plan_target = sa.Table(
         "only within one unit.",
     ),
     _col("span", sa.Text, doc="The exact normalised text the target was read from."),
+    _col("modifier", sa.Text, nullable=True,
+         doc="Modifier words in reading order, joined by 、: 以上, 以下, 以内, 左右, 不低于, 不少于, 不超过, 力争, "
+             "累计, 各, or range (1-2家); null when none."),
+    _col("value_min", sa.Float, nullable=True, doc="Floor: 10家以上, 不低于80%, the low end of a range; else null."),
+    _col("value_max", sa.Float, nullable=True, doc="Ceiling: 以下, 以内, 不超过, the high end of a range; else null."),
+    _col("target_kind", sa.Text, nullable=True,
+         doc="target (a commitment) or scope (a count of what is covered, 覆盖10个区市; a running total). "
+             "Null on rows loaded before revision 0007."),
     sa.ForeignKeyConstraint(
         ["notice_rev_id", "section", "ordinal"],
         ["plan_item.notice_rev_id", "plan_item.section", "plan_item.ordinal"],

@@ -249,6 +249,7 @@ def test_awkward_text_round_trips_through_bulk_paths(engine):
     item.lead_units = ["市教育局\t甲", "\\N"]
     item.targets[0].action = None
     item.targets[0].object = None
+    item.targets[0].modifier, item.targets[0].value_min, item.targets[0].value_max = "range", 10.0, 12.0
     item.group = "（一）\t分组\\N"
     rec.parsed.sections[0].title = ""
     load_notices(engine, [rec])
@@ -260,7 +261,11 @@ def test_awkward_text_round_trips_through_bulk_paths(engine):
         assert list(groups) == ["（一）\t分组\\N", None]
         target = conn.execute(sa.select(schema.plan_target.c.action, schema.plan_target.c.object,
                                         schema.plan_target.c.value).where(schema.plan_target.c.ordinal == 1)).one()
+        qualified = conn.execute(sa.select(schema.plan_target.c.modifier, schema.plan_target.c.value_min,
+                                           schema.plan_target.c.value_max, schema.plan_target.c.target_kind)
+                                 .where(schema.plan_target.c.ordinal == 1)).one()
         title = conn.execute(sa.select(schema.plan_section.c.title)).scalar_one()
     assert tuple(got) == (item.text, "", ["市教育局\t甲", "\\N"])
     assert tuple(target) == (None, None, 10.0)
+    assert tuple(qualified) == ("range", 10.0, 12.0, "target")
     assert title == ""  # an empty string stays empty, not NULL

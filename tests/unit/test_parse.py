@@ -118,7 +118,8 @@ def test_seed_to_dict_contract(seed_parsed):
     assert d["published"] == "2021-03-05"
     assert set(d["items"][0]) >= {"section", "ordinal", "marker", "headline", "text", "lead_units",
                                   "partner_units", "targets", "group"}
-    assert set(d["items"][0]["targets"][0]) == {"action", "object", "value", "unit", "span"}
+    assert set(d["items"][0]["targets"][0]) == {"action", "object", "value", "unit", "span", "modifier",
+                                                "value_min", "value_max", "kind"}
     assert set(d["warnings"][0]) == {"code", "message", "section", "item"}
 
 
@@ -241,6 +242,79 @@ def test_responsibility_notes_become_units():
     assert a.text == "建设平台。新建平台20个。" and "牵头单位" in a.raw_text
     assert b.lead_units == ["青岛市教育局", "青岛市公安局"] and b.partner_units == []
     assert b.text == "加强安全。开展检查。"
+
+
+# --------------------------------------------------------------------------- issue 12: shapes of real plans
+
+
+def test_unnumbered_paragraphs_under_sections_are_items():
+    p = _items(["2024年，市教育局将扎实推进各项工作。", "一、扩大优质教育资源供给",
+                "推动学前教育普惠发展，新建幼儿园20所。",
+                "推进中小学扩优提质，完成20个改扩建项目。", "（责任单位：市教育局）",
+                "二、深化教育评价改革", "完善中小学教育质量评价体系。（牵头单位：市教育局，参与单位：市财政局）"])
+    assert [(i.section, i.ordinal, i.marker) for i in p.items] == [(1, 1, ""), (1, 2, ""), (2, 1, "")]
+    a, b, c = p.items
+    assert a.headline == "推动学前教育普惠发展，新建幼儿园20所。"
+    assert [(t.object, t.value) for t in a.targets] == [("幼儿园", 20)]
+    assert b.text == "推进中小学扩优提质，完成20个改扩建项目。" and b.lead_units == ["青岛市教育局"]
+    assert [(t.action, t.object, t.value) for t in b.targets] == [("完成", "改扩建项目", 20)]
+    assert c.partner_units == ["青岛市财政局"]
+
+
+def test_mixed_three_level_plan_keeps_numbered_items_under_groups():
+    p = _items(["一、扩大优质资源", "（一）推动学前教育普惠发展。新建幼儿园20所。", "（二）推进中小学扩优提质。新增学位500个。",
+                "二、深化改革", "（一）评价改革", "1.完善评价体系。推进综合素质评价。", "2.深化考试招生制度改革。",
+                "3.推进中考改革。", "（二）管理改革", "1.推进集团化办学。组建教育集团10个。"])
+    assert [(i.section, i.ordinal, i.marker, i.group) for i in p.items] == [
+        (1, 1, "（一）", None), (1, 2, "（二）", None), (2, 1, "1.", "（一）评价改革"), (2, 2, "2.", "（一）评价改革"),
+        (2, 3, "3.", "（一）评价改革"), (2, 4, "1.", "（二）管理改革")]
+    assert all("\n" not in i.headline for i in p.items)
+
+
+def test_text_after_the_body_does_not_leak_into_the_last_item():
+    p = _items(["一、任务", "1.建设平台。新建平台20个。", "2.加强安全。开展检查。（责任单位：市教育局）",
+                "附件：1.任务分解表", "2.进度安排表", "青岛市教育局", "2024年3月12日",
+                "更正说明：2024年3月15日对第一部分第1项数据作了更正。"])
+    assert [i.marker for i in p.items] == ["1.", "2."]
+    assert p.items[1].text == "加强安全。开展检查。" and p.items[1].lead_units == ["青岛市教育局"]
+    p = _items(["一、任务", "1.建设平台。新建平台20个。", "2.加强安全。开展检查。", "青岛市教育局", "2024年3月12日",
+                "说明：本要点第2项有修改。"])
+    assert p.items[1].text == "加强安全。开展检查。"
+
+
+def test_a_dangling_marker_makes_no_empty_item():
+    p = _items(["一、任务", "1.建设平台。新建平台20个。", "2.", "3.加强安全。开展检查。", "4."])
+    assert [(i.marker, i.text) for i in p.items] == [("1.", "建设平台。新建平台20个。"), ("3.", "加强安全。开展检查。")]
+    assert all(i.text for i in p.items)
+
+
+@pytest.mark.parametrize("note, lead, partners", [
+    ("（责任处室（单位）：基础教育处、市财政局）", ["基础教育处", "青岛市财政局"], []),
+    ("(责任处室(单位):基础教育处)", ["基础教育处"], []),
+    ("（牵头部门：市教育局；配合部门：市财政局、市人社局）", ["青岛市教育局"], ["青岛市财政局", "青岛市人力资源和社会保障局"]),
+    ("\n责任部门：市教育局", ["青岛市教育局"], []),
+    ("责任部门：市教育局", ["青岛市教育局"], []),
+    ("\n牵头部门：市教育局\n配合部门：市财政局\n责任领导：张三", ["青岛市教育局"], ["青岛市财政局"]),
+])
+def test_responsibility_note_shapes(note, lead, partners):
+    body = ["一、任务", "1.建设平台。新建平台20个。", *("2.加强安全。开展检查。" + note).split("\n")]
+    item = _items(body).items[1]
+    assert (item.text, item.lead_units, item.partner_units) == ("加强安全。开展检查。", lead, partners)
+
+
+def test_untitled_capture_is_recognised_from_body_and_url():
+    text = ("2024年，市教育局将坚持稳中求进，推进教育高质量发展。\n一、扩大优质资源\n1.推动学前教育发展。新建幼儿园20所。\n"
+            "2.推进中小学扩优提质。\n二、深化改革\n1.完善评价体系。\n")
+    p = parse_page(text.encode(), url="https://www.qingdao.gov.cn/zwgk/xxgk/jyj/gkml/ghjh/202403/t20240312_1.shtml")
+    assert (p.title, p.doc_type, p.plan_year, p.department) == (None, "work_plan", 2024, "青岛市教育局")
+    assert len(p.items) == 3
+    # Without a plan column, the body still says what it is.
+    p = parse_page(("市教育局2024年工作要点如下。\n" + text).encode())
+    assert (p.doc_type, p.plan_year, len(p.items)) == ("work_plan", 2024, 3)
+    # A titled notice stays a notice: the title wins.
+    p = parse_page(page("关于开展2024年教师招聘的通知", text.split("\n")).encode(),
+                   url="https://www.qingdao.gov.cn/zwgk/xxgk/jyj/gkml/ghjh/202403/t20240312_1.shtml")
+    assert p.doc_type == "notice" and p.items == []
 
 
 # --------------------------------------------------------------------------- variants

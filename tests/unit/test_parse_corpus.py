@@ -38,8 +38,10 @@ def test_document_matches_ground_truth(site, doc):
         if "mojibake" not in {w.code for w in p.warnings if (w.section, w.item) == (got.section, got.ordinal)}:
             assert got.text == exp["text"], exp["key"]
         assert (got.lead_units, got.partner_units) == (exp["lead_units_canonical"], exp["partner_units_canonical"])
-        assert [(t.action, t.object, t.value, t.unit, t.span) for t in got.targets] == [
-            (t["action"], t["object"], t["value"], t["unit"], t["span"]) for t in exp["targets"]], exp["key"]
+        assert [(t.action, t.object, t.value, t.unit, t.span, t.modifier, t.value_min, t.value_max, t.kind)
+                for t in got.targets] == [
+            (t["action"], t["object"], t["value"], t["unit"], t["span"], t["modifier"], t["value_min"], t["value_max"],
+             t["kind"]) for t in exp["targets"]], exp["key"]
 
 
 def test_non_plan_notices_yield_no_items(site):
@@ -50,3 +52,34 @@ def test_non_plan_notices_yield_no_items(site):
         assert p.items == [], n.title
         assert (p.title, p.published, p.doc_type) == (n.title, n.published, "notice")
         assert p.department, n.title
+
+
+def test_targets_and_items_score_across_the_corpus(site, capsys):
+    """Recall and precision of targets (matched on value, unit and object within the item; the
+    modifier fields are scored on the matches) and the item count per document, over the whole
+    corpus. Printed with -s; the goal is >= 0.9 for both (issue 12)."""
+    tp = fn = fp = qualified = 0
+    items_right = 0
+    for doc in DOCS:
+        p = _parse(site.notice_by_doc_key(doc["key"]))
+        items_right += len(p.items) == len(doc["items"])
+        predicted = {(i.section, i.ordinal): list(i.targets) for i in p.items}
+        for exp in doc["items"]:
+            pred = predicted.pop((exp["section"], exp["ordinal"]), [])
+            for t in exp["targets"]:
+                hit = next((g for g in pred if (g.value, g.unit, g.object) == (t["value"], t["unit"], t["object"])), None)
+                if hit is None:
+                    fn += 1
+                    continue
+                tp += 1
+                pred.remove(hit)
+                qualified += (hit.modifier, hit.value_min, hit.value_max, hit.kind) == (
+                    t["modifier"], t["value_min"], t["value_max"], t["kind"])
+            fp += len(pred)
+        fp += sum(map(len, predicted.values()))
+    recall, precision = tp / (tp + fn), tp / max(1, tp + fp)
+    with capsys.disabled():
+        print(f"\ncorpus: {len(DOCS)} documents, item counts right in {items_right}; targets recall {recall:.3f}, "
+              f"precision {precision:.3f} ({tp} found, {fn} missed, {fp} wrong); modifiers right on {qualified}/{tp}")
+    assert items_right == len(DOCS)
+    assert recall >= 0.9 and precision >= 0.9 and qualified >= 0.9 * tp

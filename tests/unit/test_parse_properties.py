@@ -72,3 +72,25 @@ def test_normalize_lines_keeps_line_count(lines):
 def test_target_spans_are_in_the_text(text):
     for t in extract_targets(text):
         assert t.span in text and t.value >= 0 and t.unit
+
+
+_TARGET_PIECES = st.sampled_from([
+    "新建", "完成", "新增", "培育", "达到", "不低于", "力争", "累计", "各", "等", "（", "）", "总数", "16处", "20个",
+    "1-2家", "10家以上", "左右", "万标准箱", "300万吨", "、", "，", "。", "幼儿园", "治理项目", "养护提升", "示范基地",
+    "升级提质", "区市", "覆盖", "全市", "的", "和", "5", "二", "十", "%",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_TARGET_PIECES, st.text(max_size=3)), max_size=30).map("".join))
+def test_targets_never_have_empty_or_junk_objects(text):
+    for t in extract_targets(text):
+        assert t.span and t.span in text
+        assert t.kind in ("target", "scope")
+        if t.value_min is not None and t.value_max is not None:
+            assert t.value_min <= t.value_max
+        if t.object is None:
+            continue
+        assert t.object.strip() == t.object and t.object
+        assert t.object not in ("等", "各", "的", "总数") and not t.object.endswith(("等", "各"))
+        assert t.object[0] not in "（()）、，" and t.object.count("（") == t.object.count("）")

@@ -10,6 +10,7 @@ import pytest
 
 from etl.departments import find_department
 from etl.sample_site import corpus as c
+from etl.sample_site.corpus import load_corpus
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_plan_documents_have_realistic_size(truth):
 
 def test_every_numbering_shape_and_page_variant_is_present(truth):
     shapes = {d["numbering"] for d in truth["documents"]}
-    assert {"sections", "running", "blocks", "bullets", "nested"} <= shapes
+    assert {"sections", "running", "blocks", "bullets", "nested", "paragraphs", "mixed"} <= shapes
     variants = {v for d in truth["documents"] for v in d["variants"]}
     assert {"gbk", "no_source", "tnull", "nav_debris"} <= variants
 
@@ -125,7 +126,8 @@ def test_links_continue_revise_new_and_drop(docs, truth):
     item = next(i for i in _doc(truth, "jyj-2022")["items"] if i["key"] == "jyj-2022-1.1")
     assert item["previous"] == "jyj-2021-1.1"
     assert item["targets"][0] == {"action": "新建、改扩建", "object": "幼儿园", "value": 25, "unit": "所",
-                                  "span": "新建、改扩建幼儿园25所"}
+                                  "span": "新建、改扩建幼儿园25所", "modifier": None, "value_min": None,
+                                  "value_max": None, "kind": "target"}
 
 
 def test_paraphrased_successors_merges_splits_and_a_missing_year(truth):
@@ -175,8 +177,13 @@ def test_responsibility_notes_close_many_items(truth):
     with_note = [i for i in items if i["raw_text"] != i["text"]]
     assert len(with_note) > len(items) / 2
     for i in with_note:
-        assert i["raw_text"].endswith("）") and i["lead_units"]
+        note = i["raw_text"][len(i["text"]):]
+        assert (note.endswith(("）", ")")) or note.startswith("\n")) and i["lead_units"]
         assert i["raw_text"].startswith(i["text"])
+    # The shapes departments write notes in (issue 12).
+    notes = [i["raw_text"][len(i["text"]):] for i in with_note]
+    for shape in ("责任处室（单位）：", "牵头部门：", "\n配合部门：", "\n责任领导：", "(牵头单位:"):
+        assert any(shape in n for n in notes), shape
     assert any(i["partner_units"] for i in with_note)
     assert any("责任单位" in i["raw_text"] for i in with_note)
     jyj = next(i for i in items if i["key"] == "jyj-2022-1.1")
@@ -218,3 +225,17 @@ def test_revision_identical_to_its_source_is_refused(docs):
     same = known["jyj-2021-1.2"].text
     with pytest.raises(c.CorpusError, match="identical"):
         c._build_doc(_raw([{"key": "1.1", "revises": "jyj-2021-1.2", "text": same}]), _dept(), known)
+
+
+def test_targets_carry_every_modifier_shape(truth):
+    targets = [t for d in truth["documents"] for i in d["items"] for t in i["targets"]]
+    words = {w for t in targets if t["modifier"] for w in t["modifier"].split("、")}
+    assert {"以上", "左右", "不低于", "不少于", "力争", "累计", "各", "range"} <= words
+    assert any(t["kind"] == "scope" for t in targets)
+    assert {"万吨", "万亩", "公里", "个百分点"} <= {t["unit"] for t in targets}
+    for t in targets:
+        if t["modifier"] and "range" in t["modifier"]:
+            assert t["value_min"] == t["value"] < t["value_max"]
+    # A correction note and an attachment list follow the body of some plans.
+    closings = [line for d in load_corpus() for line in d.closing]
+    assert any(line.startswith("更正") for line in closings) and any(line.startswith("附件") for line in closings)

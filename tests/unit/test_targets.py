@@ -58,3 +58,44 @@ def test_targets(text, expected):
 ])
 def test_not_targets(text):
     assert _t(text) == []
+
+
+# --------------------------------------------------------------------------- issue 12: shapes of real plans
+
+
+def _m(text):
+    return [(t.action, t.object, t.value, t.unit, t.modifier, t.value_min, t.value_max, t.kind)
+            for t in extract_targets(text)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # A count before the noun, with the verb before or after it.
+    ("完成20个治理项目。", [("完成", "治理项目", 20, "个", None, None, None, "target")]),
+    ("推动5个示范基地升级提质。", [("升级提质", "示范基地", 5, "个", None, None, None, "target")]),
+    # An enumeration sharing one verb and one object; compound units whole.
+    ("新增吞吐能力50万标准箱、300万吨。", [("新增", "吞吐能力", 50, "万标准箱", None, None, None, "target"),
+                                         ("新增", "吞吐能力", 300, "万吨", None, None, None, "target")]),
+    ("新增造林1万亩，森林覆盖率提高1个百分点。", [("新增", "造林", 1, "万亩", None, None, None, "target"),
+                                              ("提高", "森林覆盖率", 1, "个百分点", None, None, None, "target")]),
+    ("新建城市道路30公里。", [("新建", "城市道路", 30, "公里", None, None, None, "target")]),
+    # Ranges, floors, ceilings and hedges.
+    ("新增高新技术企业1-2家。", [("新增", "高新技术企业", 1, "家", "range", 1, 2, "target")]),
+    ("建设二至三个产业园区。", [("建设", "产业园区", 2, "个", "range", 2, 3, "target")]),
+    ("培育专精特新企业10家以上。", [("培育", "专精特新企业", 10, "家", "以上", 10, None, "target")]),
+    ("每个区市各培育1家以上。", [("培育", None, 1, "家", "各、以上", 1, None, "target")]),
+    ("力争新增国家级企业技术中心20家。", [("新增", "国家级企业技术中心", 20, "家", "力争", None, None, "target")]),
+    ("空气优良天数比例达到80%左右。", [("达到", "空气优良天数比例", 80, "%", "左右", None, None, "target")]),
+    ("城市生活污水集中收集率不低于75%。", [("不低于", "城市生活污水集中收集率", 75, "%", "不低于", 75, None, "target")]),
+    ("新增就业岗位不少于7万个。", [("新增", "就业岗位", 7, "万个", "不少于", 7, None, "target")]),
+    ("PM2.5平均浓度控制在30微克以内，重污染天数不超过3天。", []),
+    ("累计建成5G基站3万个。", [("建成", "5G基站", 3, "万个", "累计", None, None, "target")]),
+    # Junk objects never come out.
+    ("完成道路养护提升16处。", [("养护提升", "道路", 16, "处", None, None, None, "target")]),
+    ("新建学校、医院等20个。", [("新建", "学校、医院", 20, "个", None, None, None, "target")]),
+    ("新建示范校10所（总数达到50所）。", [("新建", "示范校", 10, "所", None, None, None, "target"),
+                                      ("达到", None, 50, "所", None, None, None, "scope")]),
+    # Scope counts are flagged, not dropped.
+    ("覆盖全市10个区市。", [("覆盖", "区市", 10, "个", None, None, None, "scope")]),
+])
+def test_target_shapes_of_real_plans(text, expected):
+    assert _m(text) == expected

@@ -31,7 +31,13 @@ GOOD_TARGET = Target("新建", "幼儿园", 20.0, "所", "新建幼儿园20所")
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory):
     records = [
-        _record(1, [_item(1, "推动学前教育发展。新建幼儿园20所。", [GOOD_TARGET, Target(None, "x", -5.0, "所", "-5所")]),
+        _record(1, [_item(1, "推动学前教育发展。新建幼儿园20所。", [
+            GOOD_TARGET, Target(None, "x", -5.0, "所", "-5所"),
+            Target("新增", "等", 1.0, "家", "新增等1家"),  # a junk object
+            Target("新增", "企业", 3.0, "家", "新增企业3-2家", modifier="range", value_min=3.0, value_max=2.0),
+            Target("新增", "企业", 3.0, "家", "新增企业3家", modifier="大约"),  # an unknown modifier
+            Target("新增", "企业", 3.0, "家", "新增企业3家", kind="guess"),
+        ]),
                     _item(2, "推进網(wǎng)絡建设。")]),
         _record(2, []),  # a work plan without items: parser missed the structure
         _record(3, [_item(1, "发布公告。")], doc_type="notice", published=dt.date(2099, 1, 1)),
@@ -48,6 +54,10 @@ def test_good_records_pass_and_bad_rows_are_quarantined_with_reasons(outcome):
     quarantined = {(q.record_type, q.record_key): q for q in result.quarantined}
     assert set(quarantined) == {
         ("plan_target", "www.qingdao.gov.cn/1/1.1#1"),
+        ("plan_target", "www.qingdao.gov.cn/1/1.1#2"),
+        ("plan_target", "www.qingdao.gov.cn/1/1.1#3"),
+        ("plan_target", "www.qingdao.gov.cn/1/1.1#4"),
+        ("plan_target", "www.qingdao.gov.cn/1/1.1#5"),
         ("plan_item", "www.qingdao.gov.cn/1/1.2"),
         ("notice", "www.qingdao.gov.cn/2"),
         ("notice", "www.qingdao.gov.cn/3"),
@@ -68,7 +78,7 @@ def test_nothing_is_lost_the_quarantine_keeps_the_whole_record(outcome):
     assert kept.parsed.items[0].targets == [GOOD_TARGET]
     counts = result.report.counts
     assert counts["notices_quarantined"] == 3 and counts["items_quarantined"] == 1
-    assert counts["targets_quarantined"] == 1 and counts["notices_valid"] == 2
+    assert counts["targets_quarantined"] == 5 and counts["notices_valid"] == 2
 
 
 def test_data_docs_are_built(outcome):

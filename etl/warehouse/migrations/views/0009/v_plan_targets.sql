@@ -15,6 +15,10 @@ SELECT
     t.object,
     t.value,
     t.unit,
+    t.modifier,
+    t.value_min,
+    t.value_max,
+    t.target_kind,
     t.span
 FROM plan_target AS t
 INNER JOIN plan_item AS i

@@ -14,6 +14,8 @@ WITH current_targets AS (
         t.object,
         t.value,
         t.unit,
+        t.modifier,
+        t.target_kind,
         t.span
     FROM plan_target AS t
     INNER JOIN plan_item AS i
@@ -38,6 +40,8 @@ SELECT
     cur.action,
     prev.value AS previous_value,
     cur.value,
+    prev.modifier AS previous_modifier,
+    cur.modifier,
     prev.span AS previous_span,
     cur.span,
     cur.notice_id,
@@ -56,4 +60,7 @@ INNER JOIN current_targets AS prev
         AND cur.doc_type = prev.doc_type
         AND cur.object = prev.object
         AND cur.unit = prev.unit
-WHERE l.status IN ('continued', 'revised');
+WHERE
+    l.status IN ('continued', 'revised')
+    AND coalesce(cur.target_kind, 'target') = 'target'
+    AND coalesce(prev.target_kind, 'target') = 'target';
