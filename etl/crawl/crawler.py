@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from ..dates import find_date
 from ..encoding import decode_body
+from ..logs import Heartbeat
 from ..records import Channel, FetchRecord, ListEntry, StageReport
 from ..settings import Settings
 from .fetch import Fetcher, FetchResult, UrlPolicy, canonical_url, utc_now
@@ -305,6 +306,7 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
     index = 0
     clean = True
     bar = tqdm(desc=channel.key, unit="page", leave=False, disable=not progress)
+    beat = Heartbeat(f"crawl {channel.key}")  # progress in the task log at a steady rhythm
     try:
         while url is not None and index < settings.max_list_pages:
             result = fetcher.get(url)
@@ -344,6 +346,8 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
                 if result.outcome == "failed":
                     clean = False
                 bar.set_postfix(new=report.counts["new_notices"], failed=report.counts["failed"], refresh=False)
+                beat.beat(done=fetcher.requests - requests0, errors=report.counts["failed"] + report.counts["refused"],
+                          left=page.page_count - index - 1 if page.page_count is not None else None)
             bar.update(1)
             index += 1
             if page.page_count is not None:
