@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PORT      ?= 8080
+SITE      ?=
+SITE_PORT ?= 8765
 
 export GX_ANALYTICS_ENABLED := false
 
@@ -13,6 +16,7 @@ help:
 	@echo "make test      set up with dev extras and run the whole test suite"
 	@echo "make lint      ruff + sqlfluff"
 	@echo "make bench     run the benchmarks (figures on stdout)"
+	@echo "make airflow-ui [PORT=8080] [SITE=sample]   Airflow UI + scheduler on this checkout"
 	@echo "make lock      refresh constraints.txt from the current environment"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -48,9 +52,9 @@ lock: $(STAMP)
 sample-site: $(STAMP)
 	$(BIN)/qdp sample-site --port 8765
 
+# make airflow-ui [PORT=8080] [SITE=sample] [SITE_PORT=8765]: see scripts/airflow-ui.sh
 airflow-ui: $(STAMP)
-	AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
-	AIRFLOW__CORE__LOAD_EXAMPLES=false $(BIN)/airflow standalone
+	PORT=$(PORT) SITE=$(SITE) SITE_PORT=$(SITE_PORT) bash scripts/airflow-ui.sh
 
 clean:
 	rm -rf $(VENV) .airflow data .pytest_cache .ruff_cache .hypothesis

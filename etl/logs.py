@@ -42,6 +42,12 @@ def quiet_libraries(level: int | None = None) -> None:
     level = library_level() if level is None else level
     for name in NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(level)
+    # Some modules pin their own level at import (GX's data_context.types.base sets INFO):
+    # make every already-imported child inherit again.
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and logger.level and name.startswith(
+                tuple(f"{lib}." for lib in NOISY_LIBRARIES)):
+            logger.setLevel(logging.NOTSET)
 
 
 def setup_cli(verbose: bool = False) -> None:

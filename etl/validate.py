@@ -151,6 +151,8 @@ def _gx_context(data_docs_dir: Path | None):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    quiet_libraries()  # again: some GX modules set their own level when imported
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     if data_docs_dir is not None:

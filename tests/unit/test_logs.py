@@ -46,6 +46,17 @@ def test_libraries_are_quiet_unless_asked(monkeypatch):
         gx.setLevel(old)
 
 
+def test_a_library_module_that_pins_its_own_level_is_quieted_too(monkeypatch):
+    monkeypatch.delenv("QDP_LIBRARY_LOG_LEVEL", raising=False)
+    pinned = logging.getLogger("great_expectations.data_context.types.base")
+    pinned.setLevel(logging.INFO)  # what GX does at import
+    try:
+        quiet_libraries()
+        assert not pinned.isEnabledFor(logging.INFO)
+    finally:
+        pinned.setLevel(logging.NOTSET)
+
+
 def test_cli_verbose_turns_library_logging_up(monkeypatch):
     monkeypatch.setenv("QDP_LIBRARY_LOG_LEVEL", "WARNING")  # restored after the test: setup_cli sets it
     gx = logging.getLogger("great_expectations")
