@@ -238,3 +238,17 @@ def test_compose_refuses_to_start_without_the_env_file(compose, tmp_path):
                                if not line.startswith("AIRFLOW_JWT_SECRET=")))
     proc = compose(partial, "config")
     assert proc.returncode != 0 and "AIRFLOW_JWT_SECRET" in proc.stderr
+
+
+def test_the_constraints_stand_in_is_for_the_image_install_line():
+    # scripts/check-image-deps.sh falls back to this file when the official constraints of the
+    # image's Airflow version cannot be downloaded; it must describe the same install.
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    version = re.search(r"^ARG AIRFLOW_VERSION=(\S+)", dockerfile, re.M).group(1)
+    extras = re.search(r"apache-airflow(\[[^]]*\])", dockerfile).group(1)
+    text = (ROOT / "scripts" / "airflow-constraints.derived.txt").read_text(encoding="utf-8")
+    assert f"apache-airflow{extras}=={version} resolved alone" in text
+    pins = dict(line.split("==", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert pins["apache-airflow"] == version
+    assert "apache-airflow-providers-fab" in pins and "statsd" in pins and "psycopg2-binary" in pins
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+", name) and pin for name, pin in pins.items())
