@@ -2,11 +2,14 @@
 # `make airflow-ui`: Airflow standalone (api-server + UI, scheduler, dag-processor, triggerer) on
 # this checkout, with its metadata DB and logs under AIRFLOW_HOME (default .airflow/).
 #
-#   PORT=8080          port of the UI and API (the execution API URL follows it)
+#   PORT=8080          port of the UI and API (the execution API URL follows it; the task and
+#                      trigger log servers take PORT+1 and PORT+2)
 #   HOST=127.0.0.1     interface the UI binds to (0.0.0.0 to expose it)
 #   SITE=sample        also serve the sample site on 127.0.0.1 and point the DAGs at it
 #                      (default: the live site, or whatever QDP_SITE_URL says)
 #   SITE_PORT=8765     port of that sample site
+#   POOL_SLOTS=2       slots of the qingdao_site pool (concurrent crawl tasks)
+#   PARALLELISM=4      task processes at once
 #
 # Prints the URL and the file holding the admin password, then runs until Ctrl-C.
 set -euo pipefail
@@ -26,6 +29,12 @@ export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__API__PORT="$PORT"
 export AIRFLOW__API__HOST="$HOST"
+# The task and trigger log servers (the UI reads running tasks' logs there) follow PORT, so that
+# two instances on one machine do not fight over 8793/8794.
+export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="${WORKER_LOG_PORT:-$((PORT + 1))}"
+export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="${TRIGGER_LOG_PORT:-$((PORT + 2))}"
+# At most this many task processes at once (LocalExecutor keeps one worker process per slot).
+export AIRFLOW__CORE__PARALLELISM="${PARALLELISM:-4}"
 # Task processes report back to the API server: off port 8080 they must be told where it is,
 # or every task fails while queued.
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$PORT/execution/"
@@ -34,7 +43,18 @@ export QDP_DATA_DIR="${QDP_DATA_DIR:-$ROOT/data}"
 mkdir -p "$AIRFLOW_HOME"
 
 pids=()
+airflow_pid=
+stop_airflow() {  # SIGTERM to every component, SIGKILL to what is left after 20 s
+  [ -n "$airflow_pid" ] || return 0
+  kill -TERM -- "-$airflow_pid" 2>/dev/null || return 0
+  for _ in $(seq 40); do
+    kill -0 -- "-$airflow_pid" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  kill -KILL -- "-$airflow_pid" 2>/dev/null || true
+}
 cleanup() {
+  stop_airflow
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -62,8 +82,10 @@ esac
 
 echo "airflow-ui: migrating the metadata DB ($AIRFLOW_HOME)"
 "$BIN/airflow" db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -n 40 "$AIRFLOW_HOME/db-migrate.log" >&2; exit 1; }
-# Without this pool the crawl tasks wait in "scheduled" with no hint in the UI.
-"$BIN/airflow" pools set qingdao_site "${QDP_SITE_POOL_SLOTS:-2}" "concurrent requests to the Qingdao site" > /dev/null
+# Without this pool the crawl tasks wait in "scheduled" with no hint in the UI. Created once; a
+# size changed later in the UI is kept.
+"$BIN/airflow" pools get qingdao_site > /dev/null 2>&1 ||
+  "$BIN/airflow" pools set qingdao_site "${POOL_SLOTS:-2}" "concurrent requests to the Qingdao site" > /dev/null
 
 password_file=$(
   "$BIN/python" -c 'from airflow.configuration import conf; import os; print(conf.get("core", "simple_auth_manager_passwords_file", fallback=None) or os.path.join(os.environ["AIRFLOW_HOME"], "simple_auth_manager_passwords.json.generated"))'
@@ -78,9 +100,8 @@ cat <<EOF
   Ctrl-C stops everything.
 
 EOF
-"$BIN/airflow" standalone &
+# In a session of its own, stopped as a whole: on Ctrl-C standalone's scheduler can wait
+# indefinitely for idle LocalExecutor workers, and a job started by a script ignores SIGINT anyway.
+setsid "$BIN/airflow" standalone &
 airflow_pid=$!
-pids+=("$airflow_pid")
-# On Ctrl-C standalone stops its components itself: wait for it rather than leave orphans.
-trap 'true' INT
-while kill -0 "$airflow_pid" 2>/dev/null; do wait "$airflow_pid" || true; done
+wait "$airflow_pid"
