@@ -46,10 +46,13 @@ PLAN_ITEMS = Asset(name="qingdao_plan_items", uri="qdp://warehouse/plan_item")
 SITE_POOL = "qingdao_site"  # caps concurrent requests to the live host across workers
 
 
-def _settings():
+def _settings(channel: str | None = None):
+    from etl.logs import task_preamble
     from etl.settings import Settings
 
-    return Settings.from_airflow()
+    settings = Settings.from_airflow()
+    task_preamble(settings, task=get_current_context()["ti"].task_id, channel=channel)
+    return settings
 
 
 DEFAULT_ARGS = {
@@ -60,7 +63,12 @@ DEFAULT_ARGS = {
     # Per task, not on the DAG: DAG-level on_failure_callback does not fire on some 3.x releases.
     # It only logs and records the failure; finish_run sends the one ops message per run.
     "on_failure_callback": task_failure_callback,
+    # A hung task fails (and is retried) instead of holding its slot forever; crawls get longer.
+    "execution_timeout": timedelta(minutes=30),
 }
+CRAWL_TIMEOUT = timedelta(hours=2)  # a full crawl at 1 request/s reads a few thousand pages
+DAILY_RUN_TIMEOUT = timedelta(hours=6)
+WATCH_RUN_TIMEOUT = timedelta(minutes=50)  # the next hourly run must find this one finished
 
 
 def _stage(etl_run_id: str, stage: str):
@@ -88,11 +96,14 @@ def notices_pipeline():
 
         return [c.key for c in load_channels(_settings())]
 
-    @task(pool=SITE_POOL, max_active_tis_per_dagrun=4)
+    # Mapped instances are named by channel in the UI (rendered from the context key set below).
+    @task(pool=SITE_POOL, max_active_tis_per_dagrun=4, map_index_template="{{ channel_key }}",
+          execution_timeout=CRAWL_TIMEOUT)
     def crawl_channel(channel_key: str, params=None) -> dict:
         from etl.pipeline import crawl_stage
 
-        return crawl_stage(_settings(), [channel_key], full=bool(params and params["full_crawl"])).to_dict()
+        get_current_context()["channel_key"] = channel_key  # type: ignore[typeddict-unknown-key]
+        return crawl_stage(_settings(channel_key), [channel_key], full=bool(params and params["full_crawl"])).to_dict()
 
     @task
     def parse(etl_run_id: str, crawled: list[dict]) -> dict:
@@ -176,12 +187,13 @@ def _full_crawl_param(default: bool) -> dict:
 qingdao_notices_etl = dag(
     dag_id="qingdao_notices_etl", doc_md=__doc__, schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False, max_active_runs=1,
-    tags=["qingdao", "etl"], params=_full_crawl_param(True), default_args=DEFAULT_ARGS,
+    dagrun_timeout=DAILY_RUN_TIMEOUT, tags=["qingdao", "etl"], params=_full_crawl_param(True),
+    default_args=DEFAULT_ARGS,
 )(notices_pipeline)()
 
 qingdao_notices_watch = dag(
     dag_id="qingdao_notices_watch", doc_md=__doc__, schedule="@hourly",
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False, max_active_runs=1,
-    dagrun_timeout=timedelta(minutes=50), tags=["qingdao", "alerts"], params=_full_crawl_param(False),
+    dagrun_timeout=WATCH_RUN_TIMEOUT, tags=["qingdao", "alerts"], params=_full_crawl_param(False),
     default_args=DEFAULT_ARGS,
 )(notices_pipeline)()

@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .logs import setup_cli
 from .records import StageReport
 from .settings import Settings
 
@@ -194,7 +195,7 @@ def cmd_migrate(args, settings: Settings) -> int:
     from . import warehouse
 
     warehouse.upgrade(settings.warehouse_url, args.revision)
-    print(f"warehouse at {args.revision}: {settings.warehouse_url}")
+    print(f"warehouse at {args.revision}: {settings.warehouse_url_masked}")
     return 0
 
 
@@ -256,7 +257,8 @@ def cmd_channels(args, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qdp", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, including Great Expectations' own (QDP_LIBRARY_LOG_LEVEL)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, func, help_: str) -> argparse.ArgumentParser:
@@ -337,8 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_cli(args.verbose)
     try:
         settings = Settings.from_env()
     except ValueError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ ENV_VARS: dict[str, str] = {
     "QDP_PAGE_SIGNATURES": "YAML file of page signatures for the acceptance gate (default: the packaged one).",
     "QDP_TASK_RETRIES": "Retries of each Airflow task (default 2; read when the DAG file is parsed).",
     "QDP_ALERT_URLS": "Apprise URLs that receive new-notice alerts, space or comma separated.",
+    "QDP_LIBRARY_LOG_LEVEL": "Log level of chatty libraries such as Great Expectations (default WARNING).",
     "QDP_ALERT_DOC_TYPES": "Comma-separated doc types that trigger alerts to QDP_ALERT_URLS (default: all).",
     "QDP_SUBSCRIPTIONS_FILE": "YAML rules: which destinations hear about which departments, doc types, keywords.",
     "QDP_OPS_ALERT_URLS": "Apprise URLs of the engineers: one failure message per failed or degraded run.",
@@ -45,6 +47,30 @@ ENV_VARS: dict[str, str] = {
     "QDP_ALERT_RETRY_SECONDS": "First retry delay of a failed delivery, doubled per attempt (default 300).",
     "QDP_ALERT_BASELINE": "first-load (default): a channel's first load is recorded, not announced; off: announce it.",
 }
+
+
+def absolute_path(value: str | os.PathLike[str]) -> Path:
+    """``value`` as an absolute, normalised path (``~`` expanded; symlinks kept as given).
+
+    Paths are fixed when settings are read, so a relative ``QDP_DATA_DIR`` means the same folder
+    in every stage and library that receives it (Great Expectations rejects relative folders).
+    """
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(value))))
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for logs and output.
+
+    SQLAlchemy URLs go through ``render_as_string(hide_password=True)``; anything else that looks
+    like ``scheme://user:secret@host`` (Apprise, HTTP) has the part after the colon masked.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^/:@\s]*:)[^/@\s]+@", r"\1***@", url)
 
 
 def _bool(value: str) -> bool:
@@ -81,6 +107,29 @@ class Settings:
     alert_retry_seconds: float = 300.0
     alert_baseline: str = "first-load"
     user_agent: str = USER_AGENT
+
+    def __post_init__(self) -> None:
+        # Frozen dataclass: fix the paths once, whatever the caller passed.
+        object.__setattr__(self, "data_dir", absolute_path(self.data_dir))
+        if self.channels_file is not None:
+            object.__setattr__(self, "channels_file", absolute_path(self.channels_file))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f.name}={self.masked(f.name)!r}" for f in dataclasses.fields(self))
+        return f"Settings({fields})"
+
+    def masked(self, name: str) -> object:
+        """The value of setting ``name`` safe to print (URLs with their passwords masked)."""
+        value = getattr(self, name)
+        if name == "warehouse_url_override" and value:
+            return mask_url(value)
+        if name == "alert_urls":
+            return tuple(mask_url(u) for u in value)
+        return value
+
+    @property
+    def warehouse_url_masked(self) -> str:
+        return mask_url(self.warehouse_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -168,7 +217,7 @@ class Settings:
     def warehouse_url(self) -> str:
         if self.warehouse_url_override:
             return self.warehouse_url_override
-        return f"sqlite:///{(self.data_dir / 'warehouse.sqlite').resolve()}"
+        return f"sqlite:///{self.data_dir / 'warehouse.sqlite'}"
 
     @property
     def landing_dir(self) -> Path:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .logs import quiet_libraries
 from .records import PLAN_DOC_TYPES, NoticeRecord, StageReport, notice_record_to_dict
 
 if TYPE_CHECKING:
@@ -151,8 +152,11 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
 
 def _gx_context(data_docs_dir: Path | None):
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network from here
+    quiet_libraries()  # GX logs every registration at INFO: hundreds of lines per task
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    quiet_libraries()  # again: some GX modules set their own level when imported
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from ..dates import find_date
 from ..encoding import decode_body
+from ..logs import Heartbeat
 from ..records import Channel, FetchRecord, ListEntry, StageReport
 from ..settings import Settings
 from .accept import Signatures, Verdict, check_detail, check_list, load_signatures
@@ -390,6 +391,7 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
     seen: set[str] = set()  # pending keys of the notices listed this run
     now = utc_now()
     bar = tqdm(desc=channel.key, unit="page", leave=False, disable=not progress)
+    beat = Heartbeat(f"crawl {channel.key}")  # progress in the task log at a steady rhythm
     try:
         while url is not None and index < settings.max_list_pages:
             result = fetcher.get(url)
@@ -455,6 +457,8 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
                     if detail_verdict is not None and detail_verdict.structural:
                         walk.structural.append((entry.url, detail_verdict.selector or ""))
                 bar.set_postfix(new=report.counts["new_notices"], failed=report.counts["failed"], refresh=False)
+                beat.beat(done=fetcher.requests - requests0, errors=report.counts["failed"] + report.counts["refused"],
+                          left=page.page_count - index - 1 if page.page_count is not None else None)
             bar.update(1)
             index += 1
             if page.page_count is not None:
