@@ -213,7 +213,10 @@ def run_suites(frames: dict[str, pd.DataFrame], *, suites: dict[str, dict[str, A
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name=f"qdp_{name}", validation_definitions=[definition], actions=actions,
             result_format=result_format))
-        run_id = gx.core.run_identifier.RunIdentifier(run_name=run_name) if run_name else None
+        # The run time is given: without one, GX parses the run name as a date, and a run id
+        # such as 20261129T101404Z-97a20a reads as a -97 h offset and crashes.
+        run_id = (gx.core.run_identifier.RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
+                  if run_name else None)
         outcome = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
         result = next(iter(outcome.run_results.values()))
         failed_checks = []

@@ -158,3 +158,11 @@ def test_suites_are_valid_gx_suites():
     for name, config in load_suite_configs().items():
         suite = gx.ExpectationSuite(**config)
         assert suite.name == name and suite.expectations
+
+
+def test_run_ids_that_look_like_dates_with_odd_offsets_validate(tmp_path):
+    """Observed: a run id whose random tail starts with digits (…Z-97a20a) crashed the validate
+    stage: Great Expectations parses a run name as a date when no run time is given."""
+    result = validate_records([_record(21, [_item(1, "新建幼儿园20所。")])], data_docs_dir=tmp_path / "docs",
+                              run_name="20261129T101404Z-97a20a")
+    assert [r.notice_id for r in result.valid] == [21]
