@@ -133,7 +133,8 @@ def test_retryable_faults_at_30_percent_lose_nothing(sample_site, clean_content,
         injected = sum(proxy.injected.values())
     assert injected > 0
     crawl = reports["crawl"]
-    assert crawl.counts["failed"] == 0 and crawl.counts["channels_ok"] == 5, crawl.details["channel_status"]
+    channels = len(crawl.details["channel_status"])
+    assert crawl.counts["failed"] == 0 and crawl.counts["channels_ok"] == channels, crawl.details["channel_status"]
     final = current_content(url)
-    assert len(final["notice"]) == len(sample_site.site.ground_truth()) == 114
+    assert len(final["notice"]) == len(sample_site.site.ground_truth())  # every notice the site serves
     assert final == clean_content

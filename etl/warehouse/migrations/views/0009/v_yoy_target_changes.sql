@@ -62,5 +62,5 @@ INNER JOIN current_targets AS prev
         AND cur.unit = prev.unit
 WHERE
     l.status IN ('continued', 'revised')
-    AND coalesce(cur.target_kind, 'target') = 'target'
-    AND coalesce(prev.target_kind, 'target') = 'target';
+    AND COALESCE(cur.target_kind, 'target') = 'target'
+    AND COALESCE(prev.target_kind, 'target') = 'target';
