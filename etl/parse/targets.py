@@ -223,16 +223,14 @@ def clean_object(obj: str) -> str:
 _MODIFIER_CHARS = frozenset("以左不力累各")
 
 
-def _modifiers(masked: str, a_start: int, num_start: int, q_end: int, ranged: bool) -> list[str]:
-    """Modifier words of a quantity, in reading order."""
-    if not ranged and not _MODIFIER_CHARS.intersection(masked):
+def _modifiers(masked: str, a_start: int, num_start: int, q_end: int, ranged: bool,
+               clause_words: list[tuple[int, str]] | None) -> list[str]:
+    """Modifier words of a quantity, in reading order. ``clause_words``: where 力争/累计 first
+    occur in the clause (found once per clause: a clause may hold thousands of quantities), or
+    None when the clause holds no modifier character at all."""
+    if not ranged and clause_words is None:
         return []
-    found: list[tuple[int, str]] = []
-    head = masked[:num_start]
-    for word in _CLAUSE_MODIFIERS:
-        at = head.find(word)
-        if at >= 0:
-            found.append((at, word))
+    found: list[tuple[int, str]] = [(at, w) for at, w in clause_words or () if at < num_start]
     for word in _BEFORE_MODIFIERS:
         for at in (num_start - len(word), a_start - len(word)):
             if at >= 0 and masked.startswith(word, at) and not (
@@ -314,6 +312,9 @@ def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]
     previous_obj: str | None = None
     ai = -1  # index of the last action ending at or before the current quantity
     scope_clause = bool(_SCOPE_CLAUSE.match(masked))
+    clause_words = None
+    if _MODIFIER_CHARS.intersection(masked):
+        clause_words = [(at, w) for w in _CLAUSE_MODIFIERS if (at := masked.find(w)) >= 0]
     for q in _QUANTITY.finditer(masked) if quantities is None else quantities:
         num_start, q_end = q.start(), q.end()
         unit = q.group("unit")
@@ -363,8 +364,9 @@ def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]
                 span_start, span_end = p_start, q_end
             elif a_end == num_start or (a_end < num_start and _is_modifier_gap(masked[a_end:num_start])):
                 suffix_start = q_end + next((len(w) for w in _AFTER_MODIFIERS if masked.startswith(w, q_end)), 0)
-                suffix = clause[suffix_start:].strip()
-                if action not in _COMPARATIVES and suffix and CJK_LIKE.match(suffix):
+                while suffix_start < len(clause) and clause[suffix_start].isspace():
+                    suffix_start += 1
+                if action not in _COMPARATIVES and CJK_LIKE.match(clause, suffix_start):
                     # 认定300所市示范幼儿园: the object follows the quantity.
                     while suffix_start < len(clause) and clause[suffix_start] in "的 ":
                         suffix_start += 1
@@ -412,7 +414,7 @@ def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]
             continue
         # The span stays what it was before modifiers were read (stable across releases);
         # the modifier words are reported on their own.
-        modifiers = _modifiers(masked, a_start, num_start, q_end, bool(q.group("num2")))
+        modifiers = _modifiers(masked, a_start, num_start, q_end, bool(q.group("num2")), clause_words)
         span = clause[span_start:span_end].strip(_JOINERS)
         if not span.startswith(action) and not span.startswith(tuple(_CLAUSE_MODIFIERS)):
             span = _TIME_PREFIX.sub("", span)
