@@ -821,7 +821,7 @@ def _structure(entries: list[_Entry], paragraph_items: bool = False) -> tuple[li
 
     def close_section() -> None:
         # A section of a plan without numbered items: each paragraph is one task.
-        if paragraph_items and sections and not any(i.section == sections[-1].ordinal for i in items):
+        if paragraph_items and sections and ordinal == 0:  # ordinal restarts per section: no items yet
             for x in _paragraphs(section_body):
                 add_item("", None, [x.norm], [x.raw], None)
         elif section_body:
