@@ -203,8 +203,15 @@ def _balance(obj: str) -> str:
     return re.sub(r"[（）()]", "", _QUALIFIER.sub("", obj)) if _QUALIFIER.search(obj) else re.sub(r"[（）()]", "", obj)
 
 
+_EDGE_CHARS = frozenset("、，,和及与的各等共约累再新达 \t\n\u3000")
+_DIRTY_CHARS = frozenset("（）()0123456789.")
+
+
 def clean_object(obj: str) -> str:
     """The noun phrase counted, without qualifiers, stray brackets, edge words or a leading count."""
+    if not obj or (obj[0] not in _EDGE_CHARS and obj[-1] not in _EDGE_CHARS
+                   and not _DIRTY_CHARS.intersection(obj) and not obj[-1].isspace()):
+        return obj  # the common case: nothing to clean (checked per target, so kept cheap)
     obj = _QUALIFIER.sub("", obj) or obj
     obj = _balance(obj).strip(_JOINERS)
     obj = _LEADING_COUNT.sub("", obj)
@@ -213,14 +220,17 @@ def clean_object(obj: str) -> str:
     return obj.strip(_JOINERS).strip()
 
 
-def _modifiers(masked: str, a_start: int, num_start: int, q_end: int, ranged: bool) -> list[str]:
-    """Modifier words of a quantity, in reading order."""
-    found: list[tuple[int, str]] = []
-    head = masked[:num_start]
-    for word in _CLAUSE_MODIFIERS:
-        at = head.find(word)
-        if at >= 0:
-            found.append((at, word))
+_MODIFIER_CHARS = frozenset("以左不力累各")
+
+
+def _modifiers(masked: str, a_start: int, num_start: int, q_end: int, ranged: bool,
+               clause_words: list[tuple[int, str]] | None) -> list[str]:
+    """Modifier words of a quantity, in reading order. ``clause_words``: where 力争/累计 first
+    occur in the clause (found once per clause: a clause may hold thousands of quantities), or
+    None when the clause holds no modifier character at all."""
+    if not ranged and clause_words is None:
+        return []
+    found: list[tuple[int, str]] = [(at, w) for at, w in clause_words or () if at < num_start]
     for word in _BEFORE_MODIFIERS:
         for at in (num_start - len(word), a_start - len(word)):
             if at >= 0 and masked.startswith(word, at) and not (
@@ -245,9 +255,10 @@ def extract_targets(text: str) -> list[Target]:
     targets: list[Target] = []
     # Most clauses hold no quantity: find the quantities of the whole text once and look only at
     # the clauses they touch (a superset of the clauses with a quantity of their own).
-    spans = [q.span() for q in _QUANTITY.finditer(text)] if text else []
-    if not spans:
+    found = list(_QUANTITY.finditer(text)) if text else []
+    if not found:
         return targets
+    spans = [q.span() for q in found]
     k = 0
     for cm in _CLAUSE.finditer(text):
         c_start, c_end = cm.span()
@@ -257,20 +268,54 @@ def extract_targets(text: str) -> list[Target]:
             break
         if spans[k][0] >= c_end:
             continue
-        targets.extend(_clause_targets(cm.group(0)))
+        clause = cm.group(0)
+        if _QUOTE_CHARS.intersection(clause):
+            targets.extend(_clause_targets(clause))
+            continue
+        # The quantities of the whole text found above, moved into the clause (the same matches:
+        # clause boundaries never fall inside a quantity).
+        j = k
+        local: list[_Quantity] = []
+        while j < len(found) and spans[j][1] <= c_end:
+            local.append(_Quantity(found[j], c_start))
+            j += 1
+        targets.extend(_clause_targets(clause, local))
     return targets
 
 
-def _clause_targets(clause: str) -> list[Target]:
+class _Quantity:
+    """A quantity match seen from inside its clause (offsets shifted by the clause start)."""
+
+    __slots__ = ("_m", "_shift")
+
+    def __init__(self, m: re.Match[str], shift: int) -> None:
+        self._m, self._shift = m, shift
+
+    def start(self) -> int:
+        return self._m.start() - self._shift
+
+    def end(self) -> int:
+        return self._m.end() - self._shift
+
+    def group(self, name: str) -> str | None:
+        return self._m.group(name)
+
+
+def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]:
     masked = _mask_quoted(clause)
-    actions = [(a.start(), a.end(), a.group(0)) for a in _ACTION.finditer(masked)
-               if not masked.startswith(_NOUN_HEADS, a.end())]
+    actions = [(a.start(), a.end(), a.group(0)) for a in _ACTION.finditer(masked)]
+    if len(actions) > 1:
+        # After a first verb, a verb heading a noun (…改造项目) is part of the object.
+        actions = actions[:1] + [a for a in actions[1:] if not masked.startswith(_NOUN_HEADS, a[1])]
     out: list[Target] = []
     previous_end = 0  # end of the last target in this clause: the next object starts after it
     previous_obj: str | None = None
     ai = -1  # index of the last action ending at or before the current quantity
     scope_clause = bool(_SCOPE_CLAUSE.match(masked))
-    for q in _QUANTITY.finditer(masked):
+    clause_words = None
+    if _MODIFIER_CHARS.intersection(masked):
+        clause_words = [(at, w) for w in _CLAUSE_MODIFIERS if (at := masked.find(w)) >= 0]
+    for q in _QUANTITY.finditer(masked) if quantities is None else quantities:
         num_start, q_end = q.start(), q.end()
         unit = q.group("unit")
         if _excluded(masked, num_start, q_end, unit):
@@ -319,8 +364,9 @@ def _clause_targets(clause: str) -> list[Target]:
                 span_start, span_end = p_start, q_end
             elif a_end == num_start or (a_end < num_start and _is_modifier_gap(masked[a_end:num_start])):
                 suffix_start = q_end + next((len(w) for w in _AFTER_MODIFIERS if masked.startswith(w, q_end)), 0)
-                suffix = clause[suffix_start:].strip()
-                if action not in _COMPARATIVES and suffix and CJK_LIKE.match(suffix):
+                while suffix_start < len(clause) and clause[suffix_start].isspace():
+                    suffix_start += 1
+                if action not in _COMPARATIVES and CJK_LIKE.match(clause, suffix_start):
                     # 认定300所市示范幼儿园: the object follows the quantity.
                     while suffix_start < len(clause) and clause[suffix_start] in "的 ":
                         suffix_start += 1
@@ -368,7 +414,7 @@ def _clause_targets(clause: str) -> list[Target]:
             continue
         # The span stays what it was before modifiers were read (stable across releases);
         # the modifier words are reported on their own.
-        modifiers = _modifiers(masked, a_start, num_start, q_end, bool(q.group("num2")))
+        modifiers = _modifiers(masked, a_start, num_start, q_end, bool(q.group("num2")), clause_words)
         span = clause[span_start:span_end].strip(_JOINERS)
         if not span.startswith(action) and not span.startswith(tuple(_CLAUSE_MODIFIERS)):
             span = _TIME_PREFIX.sub("", span)
