@@ -47,13 +47,15 @@ def render_text(report: dict[str, Any]) -> str:
                f"targets, {w['quarantined']} quarantined records")
     for dept in report["departments"]:
         out += ["", f"Year over year — {dept['department']} (annual work plans)"]
-        out.append(f"  {'year':<6}{'items':>6}{'continued':>11}{'revised':>9}{'new':>6}{'dropped':>9}")
+        out.append(f"  {'year':<6}{'items':>6}{'continued':>11}{'revised':>9}{'possible':>10}{'new':>6}"
+                   f"{'dropped':>9}")
         for y in dept["years"]:
             if y["continued"] is None:
-                out.append(f"  {y['plan_year']:<6}{y['items']:>6}{'(first year on record)':>35}")
+                out.append(f"  {y['plan_year']:<6}{y['items']:>6}{'(first year on record)':>45}")
             else:
+                # possible: a candidate predecessor only, counted apart from new and dropped
                 out.append(f"  {y['plan_year']:<6}{y['items']:>6}{y['continued']:>11}{y['revised']:>9}"
-                           f"{y['new']:>6}{y['dropped']:>9}")
+                           f"{y.get('possible') or 0:>10}{y['new']:>6}{y['dropped']:>9}")
         moves = dept["target_moves"]
         if moves:
             out.append(f"  numeric targets that moved ({len(moves)}):")

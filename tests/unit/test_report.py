@@ -81,3 +81,21 @@ def test_trends_join_the_years_of_each_object():
         {"plan_year": 2020, "value": 20.0, "movement": None, "change": None},
         {"plan_year": 2021, "value": 25.0, "movement": "raised", "change": 5.0},
         {"plan_year": 2022, "value": 20.0, "movement": "lowered", "change": -5.0}]}]
+
+
+def test_text_summary_shows_the_possible_tier():
+    """Observed in the demo: a year of 12 items read 1 continued, 8 revised, 1 new, 1 dropped: the
+    possible links were nowhere in the text table."""
+    from etl.report.text import render_text
+
+    report = {"last_run": None, "warehouse": {"notices_by_doc_type": [{"doc_type": "work_plan", "notices": 2}], "plan_items": 24,
+                            "targets": 3, "quarantined": 0},
+              "departments": [{"department": "青岛市海洋发展局", "target_moves": [], "years": [
+                  {"plan_year": 2022, "items": 12, "continued": None, "revised": None, "possible": None,
+                   "new": None, "dropped": None},
+                  {"plan_year": 2024, "items": 12, "continued": 1, "revised": 8, "possible": 2, "new": 1,
+                   "dropped": 1}]}]}
+    text = render_text(report)
+    assert "possible" in text
+    assert [line.split() for line in text.splitlines() if line.strip().startswith("2024")] == [
+        ["2024", "12", "1", "8", "2", "1", "1"]]
