@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import lxml.html
-import yaml
 from lxml import etree
 
 from ..encoding import decode_body
 from ..settings import Settings
+from .config import read_yaml_config
 
 PACKAGED_SIGNATURES = Path(__file__).resolve().parent / "page_signatures.yaml"
 _LOOKS_HTML = re.compile(rb"<\s*(?:!doctype\s+html|html|head|body)\b", re.I)
@@ -127,12 +127,7 @@ def parse_signatures(data: Any, source: str = "<signatures>") -> Signatures:
 
 def load_signatures(settings: Settings | None = None) -> Signatures:
     path = (settings.page_signatures_file if settings else None) or PACKAGED_SIGNATURES
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SignatureError(f"page signatures file {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise SignatureError(f"page signatures file {path} is not valid YAML: {exc}") from exc
+    data = read_yaml_config(path, "page signatures", SignatureError)
     return parse_signatures(data, source=str(path))
 
 

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import lxml.html
-import yaml
 from tqdm import tqdm
 
 from ..dates import find_date
@@ -41,6 +40,7 @@ from ..logs import Heartbeat
 from ..records import Channel, FetchRecord, ListEntry, StageReport
 from ..settings import Settings
 from .accept import Signatures, Verdict, check_detail, check_list, load_signatures
+from .config import read_yaml_config
 from .fetch import Fetcher, FetchResult, UrlPolicy, canonical_url, utc_now
 from .landing import LandingError, LandingZone
 
@@ -82,12 +82,7 @@ class ChannelConfigError(ValueError):
 def load_channels(settings: Settings) -> list[Channel]:
     """Channels from ``settings.channels_file`` or the packaged etl/crawl/channels.yaml, validated."""
     path = settings.channels_file or PACKAGED_CHANNELS
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ChannelConfigError(f"channels file {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise ChannelConfigError(f"channels file {path} is not valid YAML: {exc}") from exc
+    data = read_yaml_config(path, "channels", ChannelConfigError)
     return parse_channels(data, source=str(path))
 
 
