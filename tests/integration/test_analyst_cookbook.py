@@ -8,9 +8,9 @@ then a notice is revised on the site and a second (full) run picks the revision 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import secrets
 import time
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from etl.pipeline import run_pipeline
 from etl.sample_site.server import start
 from etl.settings import Settings
 from etl.warehouse import runs
-from tests.fixtures.warehouse import postgres_base_url, require_postgres
+from tests.fixtures.warehouse import postgres_schema_url
 
 SERVED: dict[str, int] = {}  # what the corpus fixture's sample site served
 
@@ -42,19 +42,12 @@ def cookbook() -> dict[str, str]:
 def corpus(request, tmp_path_factory):
     """Settings of a warehouse holding the sample corpus after two runs (one notice revised)."""
     data = tmp_path_factory.mktemp(f"corpus-{request.param}")
-    admin = schema_name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{data / 'warehouse.sqlite'}"
-    else:
-        require_postgres()
-        base = sa.make_url(postgres_base_url())
-        schema_name = f"qdp_test_{secrets.token_hex(6)}"
-        admin = sa.create_engine(base, poolclass=sa.pool.NullPool)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
-        url = base.update_query_dict({"options": f"-csearch_path={schema_name}"}).render_as_string(
-            hide_password=False)
-    try:
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{data / 'warehouse.sqlite'}"
+            stack.callback(warehouse.dispose_engine, url)
+        else:
+            url = stack.enter_context(postgres_schema_url())
         with start(0) as site:
             SERVED["notices"] = len(site.site.notices())
             settings = Settings.from_env({"QDP_SITE_URL": site.url, "QDP_DATA_DIR": str(data),
@@ -74,12 +67,7 @@ def corpus(request, tmp_path_factory):
             "reason": "ValueError: no body", "values": {"url": "https://www.qingdao.gov.cn/x.shtml"}}])
         runs.finish_run(engine, last, status="failed", reports=[])
         yield settings, revised
-    finally:
-        warehouse.dispose_engine(url)
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
-            admin.dispose()
+
 
 
 def _run(settings: Settings, name: str) -> list[dict]:

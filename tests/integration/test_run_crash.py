@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from etl.cli import main
 from etl.pipeline import run_pipeline
 from etl.settings import Settings
 from etl.warehouse import schema
-from tests.fixtures.warehouse import dump_warehouse, postgres_base_url, require_postgres
+from tests.fixtures.warehouse import dump_warehouse, postgres_schema_url
 
 pytestmark = pytest.mark.integration
 QDP = str(Path(sys.executable).with_name("qdp"))
@@ -242,15 +241,8 @@ def test_a_terminated_run_closes_itself_as_failed(sample_site, tmp_path):
 @pytest.mark.postgres
 def test_two_runs_started_together_on_a_fresh_postgres_warehouse(sample_site, clean_dump, tmp_path):
     """Observed: two runs on a fresh warehouse raced on the migrations and one crashed."""
-    require_postgres()
-    schema_name = f"qdp_test_{secrets.token_hex(6)}"
-    admin = sa.create_engine(postgres_base_url(), poolclass=sa.pool.NullPool)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
-    url = sa.make_url(postgres_base_url()).update_query_dict(
-        {"options": f"-csearch_path={schema_name}"}).render_as_string(hide_password=False)
     logs = [tmp_path / f"run{i}.log" for i in range(2)]
-    try:
+    with postgres_schema_url() as url:
         data = tmp_path / "data"  # one landing zone, as two workers sharing a volume would have
         with logs[0].open("w") as log0, logs[1].open("w") as log1:
             procs = [subprocess.Popen([QDP, "run", "--quiet"], env=_env(sample_site.url, data, url),
@@ -259,8 +251,3 @@ def test_two_runs_started_together_on_a_fresh_postgres_warehouse(sample_site, cl
         assert codes == [0, 0], [log.read_text()[-3000:] for log in logs]
         assert sorted(_statuses(url).values()) == ["success", "success"]
         assert _diff(content_of(warehouse.get_engine(url)), clean_dump) == {}
-    finally:
-        warehouse.dispose_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
-        admin.dispose()
