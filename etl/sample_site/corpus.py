@@ -34,6 +34,8 @@ GROUND_TRUTH_FILE = CORPUS_DIR / "ground_truth.json"
 # without groups and （一） group headings over 1. 2. 3. items in sections with groups.
 NUMBERINGS = ("sections", "running", "blocks", "bullets", "nested", "prose", "paragraphs", "mixed")
 VARIANTS = ("gbk", "no_source", "tnull", "nav_debris", "offsite_links")
+ATTACHMENTS = ("pdf", "docx", "scanned")
+SCAN_LINES = 26  # lines of "text" a scanned page shows (grey bars where the type would be)
 INDENT = "\u3000\u3000"  # two ideographic spaces open a paragraph on the real pages
 
 _CN_DIGITS = "零一二三四五六七八九"
@@ -138,6 +140,16 @@ class PlanDoc:
     body: list[str] = field(default_factory=list)  # paragraphs inside the content container
     # Text shown outside the container, in the page's own script variant (the seed is Traditional).
     meta: dict[str, str] = field(default_factory=dict)
+    folder: str | None = None  # smhd department sub-folder ("nync_5208") or /n172/ page folder
+    # "pdf", "docx" or "scanned" (an image-only PDF): the plan lives in a file linked from a short page.
+    attachment: str | None = None
+    file_lines: list[str] = field(default_factory=list)  # the attachment's text, line by line
+    also_posted: list[tuple[str, dt.date]] = field(default_factory=list)  # (channel, date) of re-postings
+
+    @property
+    def file_title(self) -> str:
+        """The attachment's title as the link reads: the full department name, as on the file."""
+        return self.title if self.title.startswith("青岛") else "青岛" + self.title
 
     @property
     def items(self) -> list[ItemSpec]:
@@ -346,9 +358,17 @@ def _build_doc(raw: dict[str, Any], dept: dict[str, Any], known: dict[str, ItemS
         channel=raw.get("channel", dept["channel"]), doc_type=raw["doc_type"], plan_year=raw.get("plan_year"),
         title=raw["title"], published=_date(raw["published"]), numbering=numbering, variants=variants,
         intro=[p.strip() for p in raw.get("intro", [])], closing=list(raw.get("closing", [])),
+        folder=raw.get("folder"), attachment=raw.get("attachment"),
+        also_posted=[(a["channel"], _date(a["published"])) for a in raw.get("also_posted", [])],
     )
+    if doc.attachment is not None and doc.attachment not in ATTACHMENTS:
+        raise CorpusError(f"{doc.key}: unknown attachment {doc.attachment!r}; known: {', '.join(ATTACHMENTS)}")
+    if doc.attachment == "scanned" and raw.get("sections"):
+        raise CorpusError(f"{doc.key}: a scanned plan has no readable sections")
+    if doc.attachment != "scanned" and not raw.get("sections"):
+        raise CorpusError(f"{doc.key}: a document needs sections")
     running = 0
-    for s_no, s_raw in enumerate(raw["sections"], start=1):
+    for s_no, s_raw in enumerate(raw.get("sections") or [], start=1):
         section = SectionSpec(marker=f"{chinese_number(s_no)}、", title=s_raw["title"],
                               paragraphs=[p.strip() for p in s_raw.get("paragraphs", [])])
         groups = s_raw.get("groups") or [{"title": None, "items": s_raw.get("items", [])}]
@@ -373,6 +393,14 @@ def _build_doc(raw: dict[str, Any], dept: dict[str, Any], known: dict[str, ItemS
         doc.sections.append(section)
     _check_targets(doc)
     doc.body = render_body(doc)
+    if doc.attachment:
+        # The file holds the document (title, body, signature; no first-line indent, as exported
+        # from a word processor); the page only forwards it, as departments' 印发 notices do.
+        doc.file_lines = [doc.file_title, *(line.removeprefix(INDENT) for line in doc.body)]
+        if doc.attachment == "scanned":
+            doc.file_lines = [doc.file_title] + [""] * SCAN_LINES
+        doc.body = [INDENT + raw.get("addressee", "各有关单位："),
+                    f"{INDENT}现将《{doc.file_title}》印发给你们，请结合实际认真贯彻落实。", *doc.closing]
     return doc
 
 
@@ -466,6 +494,9 @@ def previous_plan(doc: PlanDoc, docs: list[PlanDoc]) -> PlanDoc | None:
 def derive_ground_truth(docs: list[PlanDoc] | None = None) -> dict[str, Any]:
     """Per document and per item expectations, derived from the corpus (see docs/sample-site.md)."""
     docs = load_corpus() if docs is None else docs
+    from .site import served_locations  # the site lays the corpus out; it imports this module
+
+    served = served_locations()
     out: dict[str, Any] = {"documents": []}
     for doc in docs:
         prev = previous_plan(doc, docs)
@@ -499,6 +530,12 @@ def derive_ground_truth(docs: list[PlanDoc] | None = None) -> dict[str, Any]:
             "published": doc.published.isoformat(), "doc_type": doc.doc_type, "plan_year": doc.plan_year,
             "department": doc.department, "numbering": doc.numbering, "variants": list(doc.variants),
             "has_plan_items": bool(doc.items),
+            # Root-relative URLs (join with the site's base URL): the first is the notice's own,
+            # further ones are re-postings of the same document in other columns.
+            "urls": served[doc.key]["urls"],
+            # Where the items live when the page only links a file: {url, filename, media_type,
+            # content: "text" | "scanned"}; a scanned file has no text layer and no readable items.
+            "attachment": served[doc.key]["attachment"],
             "sections": len(doc.sections),
             "section_titles": [s.title for s in doc.sections],
             "items_per_section": [len(s.items) for s in doc.sections],
@@ -508,6 +545,7 @@ def derive_ground_truth(docs: list[PlanDoc] | None = None) -> dict[str, Any]:
             "merged": sorted(merged, key=_item_sort_key),
             "items": items,
         })
+    out["double_posted"] = [d["urls"] for d in out["documents"] if len(d["urls"]) > 1]
     return out
 
 

@@ -10,8 +10,24 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-# Notices per channel. bgt-gzxx needs 3+ list pages at 20 per page.
-NOTICE_COUNTS: dict[str, int] = {"jyj-ghjh": 8, "kjj-gwfg": 6, "whly-gzxx": 8, "bgt-gzxx": 66, "fgw-bmgw": 14}
+from etl.records import Channel
+
+# Notices per list (a channel key, or "<channel key>/<folder>" for an smhd department folder).
+# bgt-gzxx needs 3+ list pages at 20 per page.
+NOTICE_COUNTS: dict[str, int] = {
+    "jyj-ghjh": 8, "kjj-gwfg": 6, "whly-gzxx": 8, "bgt-gzxx": 66, "fgw-bmgw": 14,
+    "zdgk-jhmb": 4, "zdgk-jhwcqk": 2, "zdgk-szfgw": 3, "zdgk-szfgw-2022": 3, "zdgk-szfgw-2023": 3,
+    "gaj-ghjh": 2, "zygh-ghjh": 3, "n172-zwgk": 6,
+    "smhd-2022/nync_4471": 1, "smhd-2022/gaj_4468": 1, "smhd-2022/kjj_4475": 2,
+    "smhd-2023/nync_5208": 1, "smhd-2023/gaj_5205": 3,
+    "smhd-2024/nync_6135": 1, "smhd-2024/zygh_6139": 1, "smhd-2024/jyj_6128": 3,
+}
+# The department sub-folders of each smhd year that carry generated notices (plans add their own).
+FOLDER_NOTICES: dict[str, tuple[str, ...]] = {
+    "smhd-2022": ("nync_4471", "gaj_4468", "kjj_4475"),
+    "smhd-2023": ("nync_5208", "gaj_5205"),
+    "smhd-2024": ("nync_6135", "zygh_6139", "jyj_6128"),
+}
 
 FIRST_DAY = dt.date(2021, 1, 6)
 LAST_DAY = dt.date(2024, 12, 20)
@@ -27,6 +43,7 @@ class NoticeText:
 _SHORT = {
     "青岛市教育局": "市教育局", "青岛市科学技术局": "市科技局", "青岛市文化和旅游局": "市文化和旅游局",
     "青岛市人民政府办公厅": "市政府办公厅", "青岛市发展和改革委员会": "市发展改革委",
+    "青岛市农业农村局": "市农业农村局", "青岛市公安局": "市公安局", "青岛市自然资源和规划局": "市自然资源和规划局",
 }
 _TOPICS = ["政务服务", "安全生产", "营商环境", "数字政府", "乡村振兴", "海洋经济", "城市更新", "文明城市创建",
            "民生实事", "节能降碳", "双招双引", "科技创新", "文化惠民", "公共卫生", "政务公开", "信用体系建设"]
@@ -68,14 +85,27 @@ def _notice(rng: random.Random, department: str, year: int, serial: int) -> Noti
     return NoticeText(title=title, category=kind, body=body)
 
 
-def channel_notices(channel_key: str, department: str, count: int | None = None) -> list[tuple[dt.date, NoticeText]]:
-    """``count`` dated notices for a channel, spread over 2021-2024 (deterministic)."""
-    rng = random.Random(f"qdp-notices:{channel_key}")
-    count = NOTICE_COUNTS.get(channel_key, 0) if count is None else count
-    span = (LAST_DAY - FIRST_DAY).days
+def notice_days(channel: Channel) -> tuple[dt.date, dt.date]:
+    """The dates a channel's notices fall between: its year for a year folder, 2016-2019 on the
+    pre-2020 site, else 2021-2024."""
+    last = channel.list_path.rstrip("/").rsplit("/", 1)[-1].removeprefix("smhd")
+    if last.isdigit() and len(last) == 4:
+        return dt.date(int(last), 1, 10), dt.date(int(last), 12, 20)
+    if channel.list_path.startswith("/n172/"):
+        return dt.date(2016, 3, 1), dt.date(2019, 12, 20)
+    return FIRST_DAY, LAST_DAY
+
+
+def channel_notices(list_key: str, department: str, count: int | None = None, *, first: dt.date = FIRST_DAY,
+                    last: dt.date = LAST_DAY) -> list[tuple[dt.date, NoticeText]]:
+    """``count`` dated notices for a list (a channel or an smhd folder), spread over ``first`` to
+    ``last`` (deterministic)."""
+    rng = random.Random(f"qdp-notices:{list_key}")
+    count = NOTICE_COUNTS.get(list_key, 0) if count is None else count
+    span = (last - first).days
     out = []
     for serial in range(1, count + 1):
-        day = FIRST_DAY + dt.timedelta(days=rng.randint(0, span))
+        day = first + dt.timedelta(days=rng.randint(0, span))
         out.append((day, _notice(rng, department, day.year, serial)))
     return out
 
