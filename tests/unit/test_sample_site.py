@@ -20,9 +20,13 @@ from etl.sample_site.site import (
     Site,
     SiteScale,
     load_channel_config,
+    served_channel_config,
 )
 
-DETAIL_PATH = re.compile(r"^/zwgk/xxgk/[a-z]+/gkml/[a-z/]+/(\d{6}/t(\d{8})_|tnull_)(\d{7})\.shtml$")
+# Detail pages of the current site: department columns, the municipal trees and the smhd folders.
+DETAIL_PATH = re.compile(r"^(?:/zwgk/xxgk/[a-z]+/gkml/[a-z/]+|/zwgk/zdgk/[a-z/]+(?:/\d{4})?"
+                         r"|/ywdt/zwzl/smhd/smhd\d{4}/[a-z]+_\d+)/(\d{6}/t(\d{8})_|tnull_)(\d{7})\.shtml$")
+OLD_DETAIL_PATH = re.compile(r"^/n172/n24624151/n24627255/n\d{8}/(\d{18})\.html$")
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +45,22 @@ def _meta(tree, name: str) -> str | None:
 
 
 def test_site_serves_exactly_the_configured_channels(site):
-    assert [c.key for c in site.channels] == [c.key for c in load_channel_config()]
+    assert [c.key for c in site.channels] == [c.key for c in served_channel_config()]
+    watched = [c.key for c in load_channel_config()]
+    assert [c.key for c in site.channels][:len(watched)] == watched
     assert {c.kind for c in site.channels} == {"plans", "notices"}
+
+
+def test_a_site_can_serve_only_some_channels():
+    watched = [c.key for c in load_channel_config()]
+    small = Site.build(channels=watched)
+    assert [c.key for c in small.channels] == watched
+    assert {n.channel.key for n in small.notices()} <= set(watched)
+    served = {d["key"] for d in small.corpus_truth()["documents"]}
+    assert "jyj-2022" in served and "gyxx-2022" not in served
+    assert small.resolve("/zwgk/zdgk/ghjh/jhmb/") is None
+    with pytest.raises(KeyError, match="unknown channel"):
+        Site.build(channels=["nope"])
 
 
 def test_every_corpus_document_is_a_notice(site):
@@ -53,9 +71,13 @@ def test_every_corpus_document_is_a_notice(site):
 
 def test_detail_urls_follow_the_site_scheme(site):
     for n in site.notices():
+        assert n.path.startswith(n.channel.list_path)
+        if n.path.startswith("/n172/"):
+            m = OLD_DETAIL_PATH.match(n.path)
+            assert m and m.group(1) == str(n.notice_id), n.path
+            continue
         m = DETAIL_PATH.match(n.path)
         assert m, n.path
-        assert n.path.startswith(n.channel.list_path)
         if m.group(2):
             assert m.group(2) == n.published.strftime("%Y%m%d") and m.group(1)[:6] == m.group(2)[:6]
         assert len(str(n.notice_id)) == 7
@@ -64,9 +86,11 @@ def test_detail_urls_follow_the_site_scheme(site):
 
 
 def test_ids_are_unique_and_grow_with_the_date(site):
-    ordered = sorted(site.notices(), key=lambda n: n.notice_id)
-    assert len({n.notice_id for n in ordered}) == len(ordered)
-    assert [n.published for n in ordered] == sorted(n.published for n in ordered)
+    assert len({n.notice_id for n in site.notices()}) == len(site.notices())
+    for old in (False, True):  # the pre-2020 CMS had its own 18-digit ids
+        ordered = sorted((n for n in site.notices() if n.old_site is old), key=lambda n: n.notice_id)
+        assert ordered
+        assert [n.published for n in ordered] == sorted(n.published for n in ordered)
 
 
 def test_synthetic_page_has_national_meta_tags_and_header_line(site):
@@ -181,7 +205,8 @@ def test_refusable_links_are_on_a_list_page_and_a_detail_page(site):
 def test_resolve_list_aliases_and_unknown_paths(site):
     base = site.channel("jyj-ghjh").list_path
     assert site.resolve(base) is site.resolve(base + "index.shtml")
-    assert site.resolve(base + "index_1.shtml") is None  # a single page
+    assert site.resolve(base + "index_1.shtml").kind == "list"
+    assert site.resolve(site.channel("fgw-bmgw").list_path + "index_1.shtml") is None  # a single page
     assert site.resolve(base + "index_01.shtml") is None
     assert site.resolve("/zwgk/xxgk/nope/") is None
     assert site.resolve(site.list_url_path("bgt-gzxx", 3)).kind == "list"
@@ -190,7 +215,7 @@ def test_resolve_list_aliases_and_unknown_paths(site):
 def test_publish_adds_newest_notices_at_the_top():
     site = Site.build()
     before_top = site.list_page("jyj-ghjh", 0)
-    newest_id = max(n.notice_id for n in site.notices())
+    newest_id = max(n.notice_id for n in site.notices() if not n.old_site)
     added = site.publish("jyj-ghjh", n=3, kind="mixed")
     assert [n.notice_id for n in added] == [newest_id + 1, newest_id + 2, newest_id + 3]
     assert [n.doc_type for n in added] == ["notice", "work_plan", "notice"]

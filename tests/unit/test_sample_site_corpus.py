@@ -72,9 +72,12 @@ def test_corpus_covers_three_departments_over_three_plan_years(truth):
 
 def test_plan_documents_have_realistic_size(truth):
     for d in truth["documents"]:
-        if d["doc_type"] in ("work_plan", "action_plan"):
-            assert 4 <= d["sections"] <= 6, d["key"]
-            assert 12 <= len(d["items"]) <= 25, d["key"]
+        if d["attachment"] and d["attachment"]["content"] == "scanned":
+            assert not d["has_plan_items"] and d["items"] == [], d["key"]  # nothing readable in a scan
+        elif d["doc_type"] in ("work_plan", "action_plan"):
+            # The first departments' plans run to 12-25 items; the later ones are compact (8+).
+            assert 3 <= d["sections"] <= 6, d["key"]
+            assert 8 <= len(d["items"]) <= 25, d["key"]
             assert sum(d["items_per_section"]) == len(d["items"])
         else:
             assert not d["has_plan_items"], d["key"]
