@@ -5,7 +5,8 @@
 under ``/__qdp__/`` (never subject to faults, disallowed by robots.txt):
 
     GET  /__qdp__/ground-truth.json   every notice the site lists (path, id, title, date, ...)
-    GET  /__qdp__/corpus-truth.json   per-document/per-item expectations of the plan corpus
+    GET  /__qdp__/corpus-truth.json   per-document/per-item expectations of the plan corpus (the
+                                      documents this site serves, with their URLs and attachments)
     GET  /__qdp__/channels.yaml       the channels this site serves (differs for a scaled site)
     GET  /__qdp__/stats               request counts;  POST /__qdp__/reset-stats
     POST /__qdp__/publish?channel=K&n=3[&kind=notice|plan|mixed]
@@ -23,7 +24,7 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -148,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.stats.record(page.kind, path, 304, fault)
             return
         content_type = page.content_type
-        if fault == "wrong_charset":
+        if fault == "wrong_charset" and page.kind != "attachment":
             # The declared charset lies; the bytes are intact (real mirrors do this).
             content_type = "text/html; charset=" + ("utf-8" if page.charset == "gb2312" else "gb2312")
         self.send_response(HTTPStatus.OK)
@@ -233,9 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
             if name == "ground-truth.json" and not post:
                 self._json(site.ground_truth())
             elif name == "corpus-truth.json" and not post:
-                from .corpus import derive_ground_truth
-
-                self._json(derive_ground_truth())
+                self._json(site.corpus_truth())
             elif name == "channels.yaml" and not post:
                 self._simple(HTTPStatus.OK, "text/yaml; charset=utf-8", site.channels_yaml().encode(), kind="admin")
             elif name == "stats" and not post:
@@ -292,9 +291,14 @@ class RunningSite:
 
 
 def start(port: int = 0, *, faults: float = 0.0, seed: int = 0, scale: SiteScale | None = None,
-          slow_seconds: float = 3.0, site: Site | None = None) -> RunningSite:
-    """Serve a site on 127.0.0.1:``port`` (0 picks a free port) in a background thread."""
-    server = _Server(port, site or Site.build(scale), FaultPlan(faults, seed), RequestStats(), slow_seconds)
+          slow_seconds: float = 3.0, site: Site | None = None, channels: Iterable[str] | None = None) -> RunningSite:
+    """Serve a site on 127.0.0.1:``port`` (0 picks a free port) in a background thread.
+
+    ``channels`` limits the corpus site to those channel keys (default: every served channel).
+    """
+    if site is None:
+        site = Site.build(scale) if channels is None else Site.build(scale, channels=channels)
+    server = _Server(port, site, FaultPlan(faults, seed), RequestStats(), slow_seconds)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               name=f"qdp-sample-site-{server.server_address[1]}", daemon=True)
     thread.start()
@@ -315,7 +319,7 @@ def serve_forever(port: int = 8765, *, faults: float = 0.0, seed: int = 0) -> No
     running_site = start(port, faults=faults, seed=seed)
     print(f"sample site: {running_site.url}  (faults={faults}, seed={seed}; Ctrl-C stops)", flush=True)
     for ch in running_site.site.channels:
-        print(f"  {ch.key:<12} {running_site.url}{ch.list_path}", flush=True)
+        print(f"  {ch.key:<16} {running_site.url}{ch.list_path}", flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -27,9 +27,8 @@ import yaml
 from etl.departments import DEPARTMENTS, department_for_code
 from etl.records import Channel
 
-from . import chrome
+from . import chrome, documents
 from . import corpus as corpus_mod
-from . import documents
 from .notices import FOLDER_NOTICES, channel_notices, notice_days, published_notice
 
 CHANNELS_FILE = Path(__file__).resolve().parent.parent / "crawl" / "channels.yaml"

@@ -23,6 +23,7 @@ from etl.pipeline import run_pipeline
 from etl.sample_site.server import start
 from etl.settings import Settings
 from etl.warehouse import runs
+from tests.fixtures.sample_site import WATCHED
 from tests.fixtures.warehouse import postgres_schema_url
 
 SERVED: dict[str, int] = {}  # what the corpus fixture's sample site served
@@ -48,7 +49,7 @@ def corpus(request, tmp_path_factory):
             stack.callback(warehouse.dispose_engine, url)
         else:
             url = stack.enter_context(postgres_schema_url())
-        with start(0) as site:
+        with start(0, channels=WATCHED) as site:
             SERVED["notices"] = len(site.site.notices())
             settings = Settings.from_env({"QDP_SITE_URL": site.url, "QDP_DATA_DIR": str(data),
                                           "QDP_WAREHOUSE_URL": url, "QDP_RATE_LIMIT": "0"})

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from etl import warehouse
 from etl.pipeline import run_pipeline
-from etl.sample_site.corpus import derive_ground_truth
 from etl.settings import Settings
 from tests.fixtures.warehouse import dump_warehouse
 
@@ -44,7 +43,7 @@ def test_every_listed_notice_and_every_plan_item_is_loaded(first_run, sample_sit
         runs = conn.execute(sa.text("SELECT status FROM etl_run")).scalars().all()
     assert set(loaded) == {(HOST, t["notice_id"]) for t in truth}
     assert {loaded[(HOST, t["notice_id"])] for t in truth if t["doc_type"] == "notice"} == {"notice"}
-    for doc in derive_ground_truth()["documents"]:
+    for doc in sample_site.site.corpus_truth()["documents"]:
         notice_id = sample_site.site.notice_by_doc_key(doc["key"]).notice_id
         assert loaded[(HOST, notice_id)] == doc["doc_type"], doc["key"]
         expected_items = sum(doc["items_per_section"]) if doc["has_plan_items"] else 0
@@ -74,11 +73,11 @@ def test_year_over_year_links_agree_with_the_corpus_lineage(first_run, sample_si
     site = sample_site.site
     uid_of = {}
     expected: dict[tuple[str | None, str | None], str] = {}
-    for doc in derive_ground_truth()["documents"]:
+    for doc in sample_site.site.corpus_truth()["documents"]:
         nid = site.notice_by_doc_key(doc["key"]).notice_id
         for it in doc["items"]:
             uid_of[it["key"]] = f"{HOST}:{nid}:{it['section']}:{it['ordinal']}"
-    for doc in derive_ground_truth()["documents"]:
+    for doc in sample_site.site.corpus_truth()["documents"]:
         if doc["doc_type"] != "work_plan" or not doc.get("previous_plan"):
             continue
         for it in doc["items"]:
