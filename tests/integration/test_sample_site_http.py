@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 from urllib.parse import urljoin, urlsplit
 
@@ -12,6 +13,7 @@ from lxml import html as lxml_html
 
 from etl.encoding import decode_body
 from etl.sample_site.faults import decide
+from etl.sample_site.server import start
 from etl.sample_site.site import OFFSITE_URL, SiteScale
 
 pytestmark = pytest.mark.integration
@@ -217,3 +219,84 @@ def test_scaled_site_over_http(sample_site_factory):
     assert len(items) == 20 and nxt
     assert requests.get(items[0], timeout=5).status_code == 200
     assert ch.list_path in requests.get(site.url + "/__qdp__/channels.yaml", timeout=5).text
+
+
+# --------------------------------------------------------------------------- the full site (issue 14)
+
+
+def test_every_tree_of_the_full_site_is_reachable_by_following_links(full_sample_site):
+    """From each channel's first list page, by links alone: pagers (index_N.shtml, and the old
+    site's index_2.html ...), smhd department folders, detail pages and their attachments."""
+    session = requests.Session()
+    base = full_sample_site.url
+    truth = {t["path"] for t in session.get(base + "/__qdp__/ground-truth.json", timeout=5).json()}
+    corpus_truth = session.get(base + "/__qdp__/corpus-truth.json", timeout=5).json()
+    attachments = {d["attachment"]["url"] for d in corpus_truth["documents"] if d["attachment"]}
+    origin = urlsplit(base).netloc
+    details, files, lists = set(), set(), set()
+    queue = [base + ch.list_path for ch in full_sample_site.site.channels]
+    while queue:
+        url = queue.pop()
+        if url in lists:
+            continue
+        lists.add(url)
+        r = session.get(url, timeout=5)
+        assert r.status_code == 200, url
+        tree = lxml_html.fromstring(r.content)
+        for href in tree.xpath('//*[@id="listChangeDiv"]//li/a/@href'):
+            link = urljoin(url, href)
+            parts = urlsplit(link)
+            if parts.netloc != origin:
+                continue
+            if parts.path.endswith("/index.shtml"):  # an smhd department folder
+                queue.append(link)
+            elif parts.path in truth:
+                details.add(parts.path)
+                page = session.get(link, timeout=5)
+                for a in lxml_html.fromstring(page.content).xpath('//a[starts-with(@href, "./P0")]/@href'):
+                    files.add(urlsplit(urljoin(link, a)).path)
+        queue += [urljoin(url, h) for h in tree.xpath('//div[@class="page" or @class="fenye"]/a[text()="下一页"]/@href')]
+    assert details == truth
+    assert files == attachments and len(files) == 3
+    assert any(u.endswith("/n172/n24624151/n24627255/index_2.html") for u in lists)
+    assert any(re.search(r"/smhd\d{4}/[a-z]+_\d+/index_1\.shtml$", u) for u in lists)
+    assert len(corpus_truth["double_posted"]) == 1
+
+
+def test_attachments_are_served_with_validators_and_conditional_get(full_sample_site):
+    site = full_sample_site.site
+    seen = set()
+    for a in site.attachments():
+        url = full_sample_site.url + a.path
+        r = requests.get(url, timeout=5)
+        assert r.status_code == 200 and r.content == a.page.body
+        assert r.headers["Content-Type"] == a.media_type
+        assert int(r.headers["Content-Length"]) == len(r.content)
+        assert r.headers["ETag"] and r.headers["Last-Modified"]
+        seen.add(r.headers["Content-Type"])
+        assert requests.get(url, headers={"If-None-Match": r.headers["ETag"]}, timeout=5).status_code == 304
+        assert requests.get(url, headers={"If-Modified-Since": r.headers["Last-Modified"]},
+                            timeout=5).status_code == 304
+        head = requests.head(url, timeout=5)
+        assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == r.headers["ETag"]
+    assert seen == {"application/pdf",
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+    assert full_sample_site.stats.snapshot()["by_kind"]["attachment"] >= 3
+
+
+def test_two_starts_serve_the_same_bytes(full_sample_site):
+    with start(0) as other:
+        for a in full_sample_site.site.attachments():
+            mine = requests.get(full_sample_site.url + a.path, timeout=5)
+            theirs = requests.get(other.url + a.path, timeout=5)
+            assert mine.content == theirs.content and mine.headers["ETag"] == theirs.headers["ETag"]
+        for key in ("gaj-2024", "kjj-2018", "nync-2023"):
+            path = full_sample_site.site.notice_by_doc_key(key).path
+            assert requests.get(full_sample_site.url + path, timeout=5).headers["ETag"] == \
+                requests.get(other.url + path, timeout=5).headers["ETag"]
+
+
+def test_the_watched_site_serves_none_of_the_pending_trees(sample_site, full_sample_site):
+    for path in ("/zwgk/zdgk/ghjh/jhmb/", "/ywdt/zwzl/smhd/smhd2023/", "/n172/n24624151/n24627255/index.html"):
+        assert requests.get(sample_site.url + path, timeout=5).status_code == 404
+        assert requests.get(full_sample_site.url + path, timeout=5).status_code == 200
