@@ -105,7 +105,9 @@ def test_cookbook_counts_topic_and_units(corpus):
     assert counts[("青岛市科学技术局", 2023, "work_plan")] == 14
     assert counts[(JYJ, 2021, "work_plan")] == 19 and counts[(JYJ, 2024, "work_plan")] == 15
     topic = _run(settings, "items_on_topic")
-    assert [(r["department"], r["plan_year"]) for r in topic] == [("青岛市卫生健康委员会", 2024), (JYJ, 2023), (JYJ, 2024)]
+    wjw = "青岛市卫生健康委员会"
+    assert [(r["department"], r["plan_year"]) for r in topic] == [(wjw, 2022), (wjw, 2023), (wjw, 2024), (JYJ, 2023),
+                                                                   (JYJ, 2024)]
     roles = [(r["department"], r["role"], r["items"]) for r in _run(settings, "lead_vs_partner")]
     assert roles == [(JYJ, "lead", 30), ("青岛市科学技术局", "partner", 1)]
 
