@@ -28,6 +28,7 @@ import lxml.etree
 import lxml.html
 
 from ..encoding import decode_body
+from ..records import PLAN_DOC_TYPES, AttachmentRecord, ParsedNotice, ParseWarning, Section
 
 DOCUMENT_EXTENSIONS: dict[str, str] = {
     ".pdf": "application/pdf",
@@ -66,8 +67,16 @@ class AttachmentText:
         return self.outcome == "ok"
 
 
-def _extension(path: str) -> str:
+def link_extension(path: str) -> str:
+    """Lower-case extension of a URL's or file name's last path segment (``.pdf``), or ``""``."""
     return posixpath.splitext(unquote(urlsplit(path).path).lower())[1]
+
+
+_extension = link_extension
+
+
+def filename_of(url: str) -> str:
+    return posixpath.basename(unquote(urlsplit(url).path))
 
 
 def find_attachment_links(page: bytes | str, page_url: str, charset: str | None = None) -> list[AttachmentLink]:
@@ -214,3 +223,105 @@ def extract_text(body: bytes, *, filename: str | None = None, content_type: str 
     return AttachmentText("unsupported", content_type,
                           reason=f"not a PDF, DOCX or OFD document ({claimed or 'no extension'}, "
                                  f"Content-Type {content_type or 'none'})")
+
+
+# --------------------------------------------------------------------------- attachments of a notice
+# How a notice's attachments join its page (ParsedNotice), as ``merge_attachments`` does it:
+#
+# * The page's own items win. A page that holds the plan and links the same plan as a PDF (or a
+#   task table repeating it) would otherwise count every task twice; such attachments add their
+#   text to ``body_text`` (search) and an ``attachment_items_ignored`` warning, not items.
+# * A page without items (a cover note: 现将《…工作要点》印发给你们 + the link) takes the items of its
+#   attachments, each tagged with the attachment URL (``PlanItem.source_attachment``), in page
+#   order; a later attachment whose headlines mostly repeat items already taken adds none (the same
+#   plan as PDF and DOCX). Its sections are numbered on after the ones before it.
+# * The page's title decides the notice's type; an attachment that holds a plan turns a titled
+#   notice without items into that plan type, and supplies the plan year and department when the
+#   page has none.
+# * A document without text (a scan: ``no_text_layer``; encrypted, corrupt, legacy .doc/.wps,
+#   or gone for good: ``failed``) gives a warning naming the file and the reason. It never makes
+#   an "empty plan": the validator holds back a plan with no items and an unread attachment.
+
+ATTACHMENT_WARNINGS: dict[str, str] = {
+    "attachment_no_text": "an attachment has no text layer (a scan); OCR is not attempted",
+    "attachment_unreadable": "an attachment could not be read (encrypted, corrupt, legacy format, empty)",
+    "attachment_failed": "an attachment could not be fetched (gone, refused or too large)",
+    "attachment_items_ignored": "an attachment's items were not taken: the page or an earlier attachment has them",
+}
+
+
+def read_attachment(body: bytes, url: str, *, sha256: str | None, content_type: str | None = None,
+                    ) -> tuple[AttachmentRecord, str]:
+    """The record of one fetched attachment and its extracted text (``""`` unless the outcome is ok)."""
+    filename = filename_of(url)
+    got = extract_text(body, filename=filename, content_type=content_type)
+    rec = AttachmentRecord(url=url, filename=filename, media_type=got.media_type, content_sha256=sha256,
+                           bytes=len(body), text_length=len(got.text), outcome=got.outcome, reason=got.reason)
+    return rec, got.text
+
+
+def failed_attachment(url: str, reason: str | None) -> AttachmentRecord:
+    """The record of an attachment that could not be fetched for good."""
+    return AttachmentRecord(url=url, filename=filename_of(url), media_type=None, content_sha256=None, bytes=None,
+                            text_length=None, outcome="failed", reason=reason)
+
+
+def _warning_for(rec: AttachmentRecord) -> ParseWarning:
+    code = {"no_text_layer": "attachment_no_text", "failed": "attachment_failed"}.get(rec.outcome,
+                                                                                     "attachment_unreadable")
+    return ParseWarning(code, f"attachment {rec.filename}: {rec.outcome}" + (f": {rec.reason}" if rec.reason else ""))
+
+
+def merge_attachments(parsed: ParsedNotice, documents: list[tuple[AttachmentRecord, str]],
+                      page_url: str | None = None) -> ParsedNotice:
+    """Add the attachments' text and items to the page's ``parsed`` (in place; also returned) by the
+    rule above. ``documents``: (record, extracted text) in page order."""
+    from .page import parse_page  # page.py is the one parser; attachment text goes through it too
+
+    page_has_items = bool(parsed.items)
+    taken: set[str] = {i.headline for i in parsed.items}
+    added = False
+    for rec, text in documents:
+        if rec.outcome != "ok":
+            parsed.warnings.append(_warning_for(rec))
+            continue
+        doc = parse_page(text, url=page_url)
+        if doc.body_text:
+            parsed.body_text = f"{parsed.body_text}\n{doc.body_text}" if parsed.body_text else doc.body_text
+        if not doc.items:
+            continue
+        if page_has_items:
+            parsed.warnings.append(ParseWarning(
+                "attachment_items_ignored", f"attachment {rec.filename}: {len(doc.items)} item(s) not taken; "
+                                            "the page itself holds the items"))
+            continue
+        headlines = [i.headline for i in doc.items]
+        if taken and sum(h in taken for h in headlines) * 2 >= len(headlines):
+            parsed.warnings.append(ParseWarning(
+                "attachment_items_ignored", f"attachment {rec.filename}: its items repeat those of an "
+                                            "earlier attachment"))
+            continue
+        offset = len(parsed.sections)
+        parsed.sections.extend(Section(s.ordinal + offset, s.marker, s.title) for s in doc.sections)
+        loose = max((i.ordinal for i in parsed.items if i.section == 0), default=0)
+        for item in doc.items:
+            if item.section:
+                item.section += offset
+            else:
+                item.ordinal += loose
+            item.source_attachment = rec.url
+            parsed.items.append(item)
+            taken.add(item.headline)
+        for w in doc.warnings:  # what the document's text itself says (mojibake, cut), located anew
+            if w.code.startswith("mojibake") or w.code == "too_large":
+                section = w.section + offset if w.section else w.section
+                parsed.warnings.append(ParseWarning(w.code, f"attachment {rec.filename}: {w.message}", section,
+                                                    w.item))
+        if parsed.doc_type not in PLAN_DOC_TYPES and doc.doc_type in PLAN_DOC_TYPES | {"work_summary"}:
+            parsed.doc_type = doc.doc_type
+        parsed.plan_year = parsed.plan_year or doc.plan_year
+        parsed.department = parsed.department or doc.department
+        added = True
+    if added:  # the page alone had no structure; with its attachment it has
+        parsed.warnings = [w for w in parsed.warnings if w.code != "no_structure"]
+    return parsed
