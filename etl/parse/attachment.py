@@ -17,6 +17,7 @@ binary ``.doc``/``.wps`` have no maintained pure-Python reader: they are recorde
 
 from __future__ import annotations
 
+import hashlib
 import io
 import posixpath
 import re
@@ -325,3 +326,22 @@ def merge_attachments(parsed: ParsedNotice, documents: list[tuple[AttachmentReco
     if added:  # the page alone had no structure; with its attachment it has
         parsed.warnings = [w for w in parsed.warnings if w.code != "no_structure"]
     return parsed
+
+
+def parse_document(body: bytes, *, url: str | None = None, filename: str | None = None,
+                   ) -> tuple[ParsedNotice, AttachmentRecord]:
+    """A document on its own (``qdp parse plan.pdf``): its text through the page parser, and its
+    record. Items carry ``url`` as their source; an unreadable document gives an ``other`` notice
+    with the warning saying why, never an empty plan."""
+    from .page import parse_page
+
+    name = url or filename or "document"
+    rec, text = read_attachment(body, name, sha256=hashlib.sha256(body).hexdigest())
+    if filename and not url:
+        rec.filename = posixpath.basename(filename)
+    if rec.outcome != "ok":
+        return ParsedNotice(None, None, None, "other", None, warnings=[_warning_for(rec)]), rec
+    parsed = parse_page(text, url=url)
+    for item in parsed.items:
+        item.source_attachment = url
+    return parsed, rec
