@@ -140,6 +140,11 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
 
     def records() -> Iterator[NoticeRecord]:
         for fetch in sorted(zone.latest().values(), key=lambda r: (r.host, r.notice_id)):
+            if fetch.attachments is None and current.get((fetch.host, fetch.notice_id)) == fetch.sha256:
+                # Landed and loaded before attachments were crawled: as before (not re-read every run);
+                # a full crawl lists its documents, and it is parsed again with them.
+                report.add("skipped_already_loaded")
+                continue
             try:
                 page_body = None if fetch.attachments is not None else zone.get(fetch.sha256)
                 docs = _landed_attachments(zone, attachment_index, fetch, page_body)

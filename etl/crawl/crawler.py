@@ -18,6 +18,7 @@ file, channel state files are per channel and replaced atomically.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -440,6 +441,11 @@ def _crawl_attachments(run: _Run, entry: ListEntry, report: StageReport, page_ou
             urls = _attachment_urls(run, run.zone.get(page.sha256 or ""), page.charset, entry)
         except (LandingError, ValueError):
             return None
+        if urls:
+            # The same version again, now with its documents listed, so the parse stage reads them.
+            page = dataclasses.replace(page, fetched_at=utc_now(), is_new_version=False, attachments=urls)
+            run.zone.append(page)
+            run.known[(entry.host, entry.notice_id)] = page
     fresh = page_outcome == "stored" and page.is_new_version
     problems: list[tuple[str, str, str | None]] = []
     for url in urls:

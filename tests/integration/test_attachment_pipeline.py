@@ -4,6 +4,7 @@ fault-injecting proxy), parsed, validated and loaded; what is loaded equals a cl
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,10 @@ from etl import warehouse
 from etl.crawl import crawl
 from etl.crawl.fetch import Fetcher
 from etl.crawl.landing import LandingZone
+from etl.load import load_notices
+from etl.parse import parse_page
 from etl.pipeline import begin_run, load_stage, parse_stage, validate_stage
+from etl.records import NoticeRecord
 from etl.settings import Settings
 from etl.warehouse import schema
 from tests.fixtures.attachment_site import CHANNEL, HOST, AttachmentSite, Response, build_site, serve
@@ -129,3 +133,42 @@ def test_faults_on_documents_converge_to_the_clean_load(tmp_path: Path):
         assert rejected and all(r.etag is None for r in rejected)
     finally:
         stop()
+
+
+def _strip_to_legacy_manifest(settings: Settings) -> None:
+    """Rewrite the manifest as a crawler before attachments wrote it: no document rows, page rows
+    without kind, parent_url or attachments."""
+    for path in LandingZone(settings.landing_dir).manifest_files():
+        rows = [json.loads(line) for line in path.read_text(encoding="ascii").splitlines() if line.strip()]
+        kept = [{k: v for k, v in r.items() if k not in ("kind", "parent_url", "attachments")}
+                for r in rows if r.get("kind", "page") == "page"]
+        path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="ascii")
+    # ... and its channel state: the walk finished, nothing pending (documents were never waited for).
+    state = settings.landing_dir / "state" / f"channel-{CHANNEL.key}.json"
+    state.write_text(json.dumps({"complete": True, "status": "ok", "pending": {}}), encoding="utf-8")
+
+
+def test_a_landing_zone_from_before_attachments_heals_on_a_full_crawl(attachment_site: AttachmentSite,
+                                                                      tmp_path: Path):
+    settings = _settings(attachment_site.url, tmp_path)
+    crawl(settings, [CHANNEL])
+    _strip_to_legacy_manifest(settings)
+    # An old pipeline loaded the cover note from its page alone: an empty plan, keyed by the page's hash.
+    begin_run(settings)
+    zone = LandingZone(settings.landing_dir)
+    page = zone.latest()[(HOST, 4100001)]
+    assert page.attachments is None
+    old = NoticeRecord(host=HOST, notice_id=4100001, url=page.url, channel=page.channel, content_sha256=page.sha256,
+                       fetched_at=page.fetched_at, parsed=parse_page(zone.get(page.sha256), url=page.url))
+    load_notices(warehouse.get_engine(settings.warehouse_url), [old])
+    idle = _run(settings)  # an incremental run neither re-reads nor re-fetches what was loaded
+    assert idle["crawl"]["attachments_fetched"] == 0 and idle["crawl"]["requests"] == 1
+    # Old pages not loaded yet wait for their documents rather than load without them.
+    assert idle["parse"]["skipped_already_loaded"] == 1 and idle["parse"]["deferred_attachments"] == 6
+    assert _loaded(settings)[4100001]["items"] == []
+    crawl(settings, [CHANNEL], full=True)  # lists and fetches the documents of the old pages
+    assert LandingZone(settings.landing_dir).latest()[(HOST, 4100001)].attachments
+    healed = _run(settings)
+    assert healed["load"]["notices_revised"] >= 1
+    loaded = _loaded(settings)[4100001]
+    assert loaded["revision"] == 2 and [h for h, _ in loaded["items"]] == HEADLINES
