@@ -232,6 +232,9 @@ def _landed_attachments(zone: Any, index: dict[tuple[str, int, str], Any], fetch
             last = state.last
             out.append((url, None, last.reason or f"HTTP {last.http_status}"))
         elif state.last is None:
+            if fetch.attachments is None:
+                return (f"attachment {url} not fetched: the page was landed before attachments were crawled; "
+                        "a full crawl (qdp crawl --full) fetches its documents")
             return f"attachment {url} not fetched yet"
         else:
             return (f"attachment {url} {state.last.outcome}"
