@@ -562,7 +562,8 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
             for e in page.entries:
                 seen.add(_pending_key(e.host, e.notice_id))
             todo = [e for e in page.entries if (e.host, e.notice_id) not in run.fetched_this_run]
-            if may_stop_early and all((e.host, e.notice_id) in run.known for e in todo):
+            if may_stop_early and all((e.host, e.notice_id) in run.known
+                                      and not _outstanding(run, run.known[(e.host, e.notice_id)]) for e in todo):
                 break
             for entry in todo:
                 key = (entry.host, entry.notice_id)

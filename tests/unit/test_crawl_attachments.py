@@ -152,3 +152,21 @@ def test_documents_have_their_own_size_cap(attachment_site: AttachmentSite, tmp_
 def test_attachment_max_bytes_setting() -> None:
     assert Settings.from_env({"QDP_ATTACHMENT_MAX_BYTES": "1234"}).attachment_max_bytes == 1234
     assert Settings().attachment_max_bytes == 20 * 1024 * 1024
+
+
+def test_a_crawl_that_died_between_page_and_documents_fetches_them_next_time(
+        attachment_site: AttachmentSite, tmp_path: Path) -> None:
+    settings = _settings(attachment_site, tmp_path)
+    for nid in (4100004, 4100005):  # a clean site: the channel ends complete, nothing pending
+        attachment_site.routes[_doc_path(attachment_site, nid)] = Response(body=make_pdf(), content_type=PDF)
+    assert crawl(settings, [CHANNEL]).details["channel_status"][CHANNEL.key]["status"] == "ok"
+    # The process died after landing notice 4100001's page, before its document: no row for it.
+    for path in LandingZone(settings.landing_dir).manifest_files():
+        lines = path.read_text(encoding="ascii").splitlines(keepends=True)
+        path.write_text("".join(line for line in lines if not (
+            '"kind":"attachment"' in line and '"notice_id":4100001' in line)), encoding="ascii")
+    pdf = _doc_path(attachment_site, 4100001)
+    hits = attachment_site.hits[pdf]
+    report = crawl(settings, [CHANNEL])  # incremental: would stop at the known first list page
+    assert report.counts["attachments_fetched"] == 1 and attachment_site.hits[pdf] == hits + 1
+    assert {r.notice_id for r in _attachment_rows(settings) if r.outcome == "stored"} >= {4100001}
