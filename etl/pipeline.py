@@ -148,9 +148,10 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
             try:
                 page_body = None if fetch.attachments is not None else zone.get(fetch.sha256)
                 docs = _landed_attachments(zone, attachment_index, fetch, page_body)
-            except LandingError as exc:
+            except LandingError as exc:  # a missing or corrupt object: held back like a parse error
                 log.error("notice %s/%s: %s", fetch.host, fetch.notice_id, exc)
-                report.add("landing_errors")
+                failed.append(_parse_failure(fetch, exc))
+                report.add("parse_errors")
                 continue
             if isinstance(docs, str):
                 # Not parsed until every attachment is landed or gone for good (the crawler retries it):
@@ -169,10 +170,7 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
                 attachments = _read_attachments(zone, docs, parsed, fetch.url)
             except Exception as exc:  # one bad page must not stop the run
                 log.exception("parser failed on %s", fetch.url)
-                failed.append({"record_type": "notice", "record_key": f"{fetch.host}/{fetch.notice_id}",
-                               "check": "parse_error", "reason": f"{type(exc).__name__}: {exc}",
-                               "values": {"url": fetch.url, "sha256": fetch.sha256,
-                                          "traceback": traceback.format_exc()}})
+                failed.append(_parse_failure(fetch, exc))
                 report.add("parse_errors")
                 continue
             if parsed.published is None and fetch.list_date is not None:
@@ -189,9 +187,11 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
                 report.add("attachment_items", sum(1 for i in parsed.items if i.source_attachment))
                 for a in attachments:
                     report.add(f"attachment_{a.outcome}")
+            # A revision is as new as the latest body it was read from (a PDF replaced under its page).
+            fetched_at = max([fetch.fetched_at, *(rec.fetched_at for _, rec, _ in docs if rec is not None)])
             yield NoticeRecord(host=fetch.host, notice_id=fetch.notice_id, url=fetch.url,
                                channel=fetch.channel, content_sha256=content_sha256,
-                               fetched_at=fetch.fetched_at, parsed=parsed, attachments=attachments)
+                               fetched_at=fetched_at, parsed=parsed, attachments=attachments)
 
     write_records(out_dir / PARSED_FILE, records())
     if failed:
@@ -201,6 +201,13 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
     report.counts.setdefault("pages_parsed", 0)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _parse_failure(fetch: FetchRecord, exc: BaseException) -> dict[str, Any]:
+    """Quarantine row of a landed page that could not be parsed (parser bug, missing object)."""
+    return {"record_type": "notice", "record_key": f"{fetch.host}/{fetch.notice_id}", "check": "parse_error",
+            "reason": f"{type(exc).__name__}: {exc}",
+            "values": {"url": fetch.url, "sha256": fetch.sha256, "traceback": traceback.format_exc()}}
 
 
 # A landed attachment: (url, manifest row of its accepted body) or (url, None, why it is gone for good).

@@ -20,7 +20,7 @@ from etl.pipeline import begin_run, load_stage, parse_stage, validate_stage
 from etl.records import NoticeRecord
 from etl.settings import Settings
 from etl.warehouse import schema
-from tests.fixtures.attachment_site import CHANNEL, HOST, AttachmentSite, Response, build_site, serve
+from tests.fixtures.attachment_site import CHANNEL, DOCX_LINES, HOST, AttachmentSite, Response, build_site, serve
 from tests.fixtures.documents import make_pdf
 from tests.fixtures.fault_proxy import FaultProxy
 
@@ -172,3 +172,23 @@ def test_a_landing_zone_from_before_attachments_heals_on_a_full_crawl(attachment
     assert healed["load"]["notices_revised"] >= 1
     loaded = _loaded(settings)[4100001]
     assert loaded["revision"] == 2 and [h for h, _ in loaded["items"]] == HEADLINES
+
+
+def test_a_document_replaced_under_an_unchanged_page_is_a_new_revision(attachment_site: AttachmentSite,
+                                                                       tmp_path: Path):
+    settings = _settings(attachment_site.url, tmp_path)
+    _run(settings)
+    notice = next(n for n in attachment_site.notices if n.notice_id == 4100001)
+    path = next(p for p in attachment_site.routes if p.startswith(notice.folder()) and "/P0" in p)
+    attachment_site.routes[path] = Response(body=make_pdf(DOCX_LINES), content_type=PDF, etag=True)
+    assert _run(settings)["load"]["notices_revised"] == 0  # incremental: the page did not change
+    crawl(settings, [CHANNEL], full=True)
+    again = _run(settings)
+    assert again["load"]["notices_revised"] == 1 and again["load"]["notices_new"] == 0
+    loaded = _loaded(settings)[4100001]
+    assert loaded["revision"] == 2 and [h for h, _ in loaded["items"]] == ["推进地铁建设。", "建设公交专用道。"]
+    n = schema.notice
+    with warehouse.get_engine(settings.warehouse_url).connect() as conn:
+        revs = conn.execute(sa.select(n.c.valid_from, n.c.valid_to).where(n.c.notice_id == 4100001)
+                            .order_by(n.c.revision)).all()
+    assert revs[1].valid_from > revs[0].valid_from and revs[0].valid_to == revs[1].valid_from
