@@ -104,3 +104,12 @@ def test_parse_document_and_the_cli_on_document_files(tmp_path: Path):
                                     capture_output=True, text=True, check=True).stdout)
     assert out["items"] == [] and out["doc_type"] == "other" and out["attachment"]["outcome"] == "no_text_layer"
     assert out["warnings"][0]["code"] == "attachment_no_text"
+
+
+def test_notices_waiting_for_their_documents_degrade_the_run():
+    from etl.health import DEGRADED, SUCCESS, assess_run
+    from etl.records import StageReport
+
+    waiting = assess_run([StageReport("parse", {"pages_parsed": 3, "deferred_attachments": 2})], expected=["parse"])
+    assert waiting.status == DEGRADED and any("waiting for their attachments" in r for r in waiting.reasons)
+    assert assess_run([StageReport("parse", {"pages_parsed": 3})], expected=["parse"]).status == SUCCESS
