@@ -414,7 +414,8 @@ quarantine = sa.Table(
         JSON,
         doc="The whole record held back, as a JSON object, so nothing is lost: for a notice the parsed "
         "notice record (host, notice_id, url, channel, content_sha256, fetched_at, parsed: title, "
-        "published, department, doc_type, plan_year, sections, items, warnings); for a plan_item the "
+        "published, department, doc_type, plan_year, sections, items, warnings; attachments: url, filename, "
+        "media_type, content_sha256, bytes, text_length, outcome, reason); for a plan_item the "
         "item (section, ordinal, marker, headline, text, raw_text, lead_units, partner_units, targets) "
         "with its notice key and url; for a plan_target the target (action, object, value, unit, span) "
         "with its item key; for a parse error url, sha256 and the traceback.",
