@@ -80,8 +80,29 @@ def filename_of(url: str) -> str:
     return posixpath.basename(unquote(urlsplit(url).path))
 
 
+# Page furniture: a document linked from the site's header, footer or menus (a site-wide guide, an
+# annual web report) is on every page and belongs to no notice.
+_FURNITURE_TAGS = frozenset({"header", "footer", "nav"})
+_FURNITURE_NAME = re.compile(r"(?:^|[-_\s])(?:header|footer|foot|nav|navbar|menu|breadcrumb|crumbs?)"
+                             r"(?:$|[-_\s\d])", re.I)
+_CONTENT_IDS = frozenset({"zoom", "Zoom2"})  # the article containers of etl.parse.page.CONTENT_SELECTORS
+_CONTENT_CLASSES = frozenset({"TRS_Editor", "article-content"})
+
+
+def _in_furniture(el: lxml.html.HtmlElement) -> bool:
+    for anc in el.iterancestors():
+        if anc.get("id") in _CONTENT_IDS or _CONTENT_CLASSES & set((anc.get("class") or "").split()):
+            return False  # inside the article: whatever wraps it is not the link's context
+        if anc.tag in _FURNITURE_TAGS:
+            return True
+        if _FURNITURE_NAME.search(f"{anc.get('id') or ''} {anc.get('class') or ''}"):
+            return True
+    return False
+
+
 def find_attachment_links(page: bytes | str, page_url: str, charset: str | None = None) -> list[AttachmentLink]:
-    """Document links (PDF, DOC/DOCX, WPS, OFD) on a notice page, in page order, each URL once."""
+    """Document links (PDF, DOC/DOCX, WPS, OFD) on a notice page, in page order, each URL once;
+    links in the page's header, footer and menus are not the notice's."""
     text = page if isinstance(page, str) else decode_body(page, charset)[0]
     if not text.strip():
         return []
@@ -93,7 +114,7 @@ def find_attachment_links(page: bytes | str, page_url: str, charset: str | None 
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             continue
         ext = _extension(href)
-        if ext not in DOCUMENT_EXTENSIONS:
+        if ext not in DOCUMENT_EXTENSIONS or _in_furniture(a):
             continue
         url = urljoin(page_url, href).split("#", 1)[0]
         if url in seen or urlsplit(url).scheme not in ("http", "https"):

@@ -113,3 +113,15 @@ def test_notices_waiting_for_their_documents_degrade_the_run():
     waiting = assess_run([StageReport("parse", {"pages_parsed": 3, "deferred_attachments": 2})], expected=["parse"])
     assert waiting.status == DEGRADED and any("waiting for their attachments" in r for r in waiting.reasons)
     assert assess_run([StageReport("parse", {"pages_parsed": 3})], expected=["parse"]).status == SUCCESS
+
+
+def test_documents_linked_from_the_site_furniture_belong_to_no_notice():
+    from etl.parse.attachment import find_attachment_links
+
+    page = """<html><body><div class="header-nav"><a href="/guide.pdf">办事指南.pdf</a></div>
+    <nav><a href="/menu.pdf">菜单.pdf</a></nav>
+    <div class="main-nav-body"><div id="zoom"><p>附件：<a href="./P020240220000000000001.pdf">工作要点.pdf</a></p>
+    </div></div>
+    <div class="footer"><a href="/report2023.pdf">网站年度报表.pdf</a></div>
+    <footer><a href="/about.docx">关于我们.docx</a></footer></body></html>"""
+    assert [link.filename for link in find_attachment_links(page, PAGE_URL)] == ["P020240220000000000001.pdf"]
