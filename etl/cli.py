@@ -96,14 +96,26 @@ def cmd_crawl(args, settings: Settings) -> int:
 
 def cmd_parse(args, settings: Settings) -> int:
     from .parse import parse_page
+    from .parse.attachment import parse_document, sniff_media_type
 
     path = Path(args.file)
     if not path.is_file():
         raise SystemExit(f"qdp parse: no such file: {path}")
-    parsed = parse_page(path.read_bytes(), url=args.url)
+    data = path.read_bytes()
+    attachment = None
+    if sniff_media_type(data) is not None:  # a PDF, DOCX, OFD or legacy Word file: its text is parsed
+        parsed, attachment = parse_document(data, url=args.url, filename=path.name)
+    else:
+        parsed = parse_page(data, url=args.url)
     if args.json:
-        print(json.dumps(parsed.to_dict(), ensure_ascii=False, indent=2))
+        out = parsed.to_dict()
+        if attachment is not None:
+            out["attachment"] = attachment.to_dict()
+        print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
+    if attachment is not None:
+        print(f"{attachment.filename}: {attachment.media_type}, {attachment.outcome}, "
+              f"{attachment.text_length} characters of text" + (f" ({attachment.reason})" if attachment.reason else ""))
     print(f"{parsed.title}  [{parsed.doc_type}, {parsed.plan_year}]  {parsed.department}  {parsed.published}")
     by_section: dict[int, list] = {}
     for item in parsed.items:
@@ -289,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", action="append", help="only this channel key (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = add("parse", cmd_parse, "parse one page (HTML or a text capture) into records")
+    p = add("parse", cmd_parse, "parse one page (HTML or a text capture) or document (PDF, DOCX, OFD) into records")
     p.add_argument("file")
     p.add_argument("--url", help="the page's URL (helps find department and column)")
 

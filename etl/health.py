@@ -129,6 +129,9 @@ def assess_run(reports: Iterable[StageReport | Mapping[str, Any]], *,
     for r in objs:
         if r.stage == "parse" and r.counts.get("parse_errors"):
             health.note(DEGRADED, f"{r.counts['parse_errors']} page(s) could not be parsed (quarantined)")
+        if r.stage == "parse" and r.counts.get("deferred_attachments"):
+            health.note(DEGRADED, f"{r.counts['deferred_attachments']} notice(s) not parsed: waiting for their "
+                                  "attachments (the crawler retries them)")
         if r.stage == "alert" and r.counts.get("delivery_failed"):
             health.note(DEGRADED, f"{r.counts['delivery_failed']} alert delivery(ies) failed; "
                                   "they stay pending and are retried by the next run")

@@ -34,13 +34,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .alert import outbox as alert_outbox
-from .records import DOC_TYPES, NoticeRecord, StageReport, notice_record_to_dict
+from .records import ATTACHMENT_OUTCOMES, DOC_TYPES, NoticeRecord, StageReport, notice_record_to_dict
 from .warehouse import ensure_departments_conn, schema, write_connection
 from .warehouse import runs as runs_mod
 
 log = logging.getLogger(__name__)
 
-COUNTS = ("notices_new", "notices_revised", "notices_unchanged", "items_loaded", "targets_loaded")
+COUNTS = ("notices_new", "notices_revised", "notices_unchanged", "items_loaded", "targets_loaded",
+          "attachments_loaded")
 
 
 def item_uid(host: str, notice_id: int, section: int, ordinal: int) -> str:
@@ -73,6 +74,17 @@ def record_problems(rec: NoticeRecord) -> list[tuple[str, str]]:
     dup_sections = sorted(k for k, n in Counter(s.ordinal for s in rec.parsed.sections).items() if n > 1)
     if dup_sections:
         problems.append(("section_key_unique", f"sections repeat ordinal {dup_sections}"))
+    bad = sorted({a.outcome for a in rec.attachments} - set(ATTACHMENT_OUTCOMES))
+    if bad:
+        problems.append(("attachment_outcome_known", f"attachment outcome(s) {bad} not one of {ATTACHMENT_OUTCOMES}"))
+    dup_urls = sorted(u for u, n in Counter(a.url for a in rec.attachments).items() if n > 1)
+    if dup_urls:
+        problems.append(("attachment_url_unique", f"attachments repeat URL(s) {dup_urls}"))
+    readable = {a.url for a in rec.attachments if a.outcome == "ok"}
+    orphans = sorted({i.source_attachment for i in rec.parsed.items if i.source_attachment} - readable)
+    if orphans:
+        problems.append(("item_attachment_known", f"items name attachment(s) {orphans} that the record does not "
+                                                  "hold as read"))
     return problems
 
 
@@ -167,6 +179,7 @@ ITEM_COLUMNS = (
     "lead_units",
     "partner_units",
     "item_group",
+    "source_attachment_id",
 )
 TARGET_COLUMNS = (
     "notice_rev_id",
@@ -185,9 +198,12 @@ TARGET_COLUMNS = (
 )
 
 
-def _child_rows(rec: NoticeRecord, rev_id: int, sections: list, items: list, targets: list) -> None:
-    """Section, item and target rows of one revision as tuples in *_COLUMNS order (JSON pre-encoded)."""
+def _child_rows(rec: NoticeRecord, rev_id: int, sections: list, items: list, targets: list,
+                attachment_ids: dict[tuple[int, str], int] | None = None) -> None:
+    """Section, item and target rows of one revision as tuples in *_COLUMNS order (JSON pre-encoded).
+    ``attachment_ids``: (notice_rev_id, url) -> attachment_id of the revision's attachments."""
     host, nid = rec.host, rec.notice_id
+    attachment_ids = attachment_ids or {}
     for s in rec.parsed.sections:
         sections.append((rev_id, s.ordinal, s.marker, s.title))
     for i in rec.parsed.items:
@@ -204,6 +220,7 @@ def _child_rows(rec: NoticeRecord, rev_id: int, sections: list, items: list, tar
                 json.dumps(list(i.lead_units), ensure_ascii=False),
                 json.dumps(list(i.partner_units), ensure_ascii=False),
                 i.group,
+                attachment_ids[(rev_id, i.source_attachment)] if i.source_attachment else None,
             )
         )
         for k, t in enumerate(i.targets, start=1):
@@ -244,6 +261,32 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, columns: tuple[str, ...],
             )
         finally:
             cur.close()
+
+
+def _insert_attachments(conn: sa.Connection, pending: list[tuple[NoticeRecord, int]]) -> dict[tuple[int, str], int]:
+    """Insert the attachments of new revisions; return (notice_rev_id, url) -> attachment_id.
+
+    Ids are needed for the items that point at them, so rows go in through INSERT ... RETURNING on
+    PostgreSQL (the bulk COPY path cannot return ids; attachments are few) and with ids picked under
+    the batch's write lock on SQLite, as for notices."""
+    rows = [
+        {"notice_rev_id": rev_id, "ordinal": k, "url": a.url, "filename": a.filename, "media_type": a.media_type,
+         "content_sha256": a.content_sha256, "bytes": a.bytes, "text_length": a.text_length,
+         "outcome": a.outcome, "reason": a.reason}
+        for rec, rev_id in pending
+        for k, a in enumerate(rec.attachments, start=1)
+    ]
+    if not rows:
+        return {}
+    t = schema.attachment
+    if conn.dialect.name == "sqlite":
+        start = conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.c.attachment_id), 0))).scalar_one()
+        ids = list(range(start + 1, start + 1 + len(rows)))
+        conn.execute(t.insert(), [{**row, "attachment_id": i} for row, i in zip(rows, ids, strict=True)])
+    else:
+        result = conn.execute(t.insert().returning(t.c.attachment_id, sort_by_parameter_order=True), rows)
+        ids = list(result.scalars().all())
+    return {(row["notice_rev_id"], row["url"]): i for row, i in zip(rows, ids, strict=True)}
 
 
 def _insert_notices(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
@@ -359,10 +402,15 @@ def _load_batch(
         sections: list[tuple] = []
         items: list[tuple] = []
         targets: list[tuple] = []
+        attachments_loaded = 0
         if pending:
             rev_ids = _insert_notices(conn, [row for _, row in pending])
+            attachment_ids = _insert_attachments(
+                conn, [(rec, rev_id) for (rec, _), rev_id in zip(pending, rev_ids, strict=True)]
+            )
+            attachments_loaded = len(attachment_ids)
             for (rec, _), rev_id in zip(pending, rev_ids, strict=True):
-                _child_rows(rec, rev_id, sections, items, targets)
+                _child_rows(rec, rev_id, sections, items, targets, attachment_ids)
             # Alert outbox, in this same transaction: a committed new notice always has its row.
             firsts = [{**row, "notice_rev_id": i} for (_, row), i in zip(pending, rev_ids, strict=True)]
             alert_outbox.enqueue(
@@ -376,6 +424,7 @@ def _load_batch(
     report.add("notices_revised", len(revised_keys))
     report.add("items_loaded", len(items))
     report.add("targets_loaded", len(targets))
+    report.add("attachments_loaded", attachments_loaded)
     report.details["new_notices"].extend(new_keys)
     report.details["revised_notices"].extend(revised_keys)
 

@@ -8,6 +8,7 @@ be re-run from the files of an earlier one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -16,9 +17,12 @@ import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .health import DEGRADED, PIPELINE_STAGES, SUCCESS, RunHealth, assess_run
 from .records import (
+    AttachmentRecord,
+    FetchRecord,
     NoticeRecord,
     ParseWarning,
     StageReport,
@@ -122,7 +126,7 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
     A page the parser cannot handle is quarantined with the traceback, never dropped.
     """
     from . import load
-    from .crawl.landing import LandingZone
+    from .crawl.landing import LandingError, LandingZone
     from .parse import parse_page
 
     started = time.perf_counter()
@@ -132,19 +136,41 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
     out_dir = run_dir(settings, run_id)
     failed: list[dict[str, Any]] = []
 
+    attachment_index = zone.attachment_index()
+
     def records() -> Iterator[NoticeRecord]:
         for fetch in sorted(zone.latest().values(), key=lambda r: (r.host, r.notice_id)):
-            if current.get((fetch.host, fetch.notice_id)) == fetch.sha256:
+            if fetch.attachments is None and current.get((fetch.host, fetch.notice_id)) == fetch.sha256:
+                # Landed and loaded before attachments were crawled: as before (not re-read every run);
+                # a full crawl lists its documents, and it is parsed again with them.
                 report.add("skipped_already_loaded")
                 continue
             try:
-                parsed = parse_page(zone.get(fetch.sha256), url=fetch.url, charset=fetch.charset)
+                page_body = None if fetch.attachments is not None else zone.get(fetch.sha256)
+                docs = _landed_attachments(zone, attachment_index, fetch, page_body)
+            except LandingError as exc:  # a missing or corrupt object: held back like a parse error
+                log.error("notice %s/%s: %s", fetch.host, fetch.notice_id, exc)
+                failed.append(_parse_failure(fetch, exc))
+                report.add("parse_errors")
+                continue
+            if isinstance(docs, str):
+                # Not parsed until every attachment is landed or gone for good (the crawler retries it):
+                # a plan whose items live in a document that failed for now must not load as empty.
+                report.add("deferred_attachments")
+                report.details.setdefault("deferred", []).append({"url": fetch.url, "reason": docs})
+                log.warning("notice %s deferred: %s", fetch.url, docs)
+                continue
+            content_sha256 = notice_content_hash(fetch.sha256, docs)
+            if current.get((fetch.host, fetch.notice_id)) == content_sha256:
+                report.add("skipped_already_loaded")
+                continue
+            try:
+                parsed = parse_page(page_body if page_body is not None else zone.get(fetch.sha256), url=fetch.url,
+                                    charset=fetch.charset)
+                attachments = _read_attachments(zone, docs, parsed, fetch.url)
             except Exception as exc:  # one bad page must not stop the run
                 log.exception("parser failed on %s", fetch.url)
-                failed.append({"record_type": "notice", "record_key": f"{fetch.host}/{fetch.notice_id}",
-                               "check": "parse_error", "reason": f"{type(exc).__name__}: {exc}",
-                               "values": {"url": fetch.url, "sha256": fetch.sha256,
-                                          "traceback": traceback.format_exc()}})
+                failed.append(_parse_failure(fetch, exc))
                 report.add("parse_errors")
                 continue
             if parsed.published is None and fetch.list_date is not None:
@@ -156,9 +182,16 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
             report.add("items", len(parsed.items))
             report.add("targets", sum(len(i.targets) for i in parsed.items))
             report.add("warnings", len(parsed.warnings))
+            if attachments:
+                report.add("attachments", len(attachments))
+                report.add("attachment_items", sum(1 for i in parsed.items if i.source_attachment))
+                for a in attachments:
+                    report.add(f"attachment_{a.outcome}")
+            # A revision is as new as the latest body it was read from (a PDF replaced under its page).
+            fetched_at = max([fetch.fetched_at, *(rec.fetched_at for _, rec, _ in docs if rec is not None)])
             yield NoticeRecord(host=fetch.host, notice_id=fetch.notice_id, url=fetch.url,
-                               channel=fetch.channel, content_sha256=fetch.sha256,
-                               fetched_at=fetch.fetched_at, parsed=parsed)
+                               channel=fetch.channel, content_sha256=content_sha256,
+                               fetched_at=fetched_at, parsed=parsed, attachments=attachments)
 
     write_records(out_dir / PARSED_FILE, records())
     if failed:
@@ -168,6 +201,79 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
     report.counts.setdefault("pages_parsed", 0)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _parse_failure(fetch: FetchRecord, exc: BaseException) -> dict[str, Any]:
+    """Quarantine row of a landed page that could not be parsed (parser bug, missing object)."""
+    return {"record_type": "notice", "record_key": f"{fetch.host}/{fetch.notice_id}", "check": "parse_error",
+            "reason": f"{type(exc).__name__}: {exc}",
+            "values": {"url": fetch.url, "sha256": fetch.sha256, "traceback": traceback.format_exc()}}
+
+
+# A landed attachment: (url, manifest row of its accepted body) or (url, None, why it is gone for good).
+_Landed = tuple[str, "FetchRecord | None", "str | None"]
+
+
+def _landed_attachments(zone: Any, index: dict[tuple[str, int, str], Any], fetch: Any,
+                        page_body: bytes | None) -> list[_Landed] | str:
+    """The attachments of a landed page, each with its accepted body or its final failure; or, when
+    one is still missing or failed for now, why the notice must wait (a string).
+
+    The crawler lists the page's document links in its manifest row; rows landed before it did
+    (``attachments`` None) have their links read from the page itself."""
+    from .crawl.landing import AttachmentState
+
+    if fetch.attachments is not None:
+        urls = fetch.attachments
+    else:
+        from .parse.attachment import find_attachment_links
+
+        urls = [link.url for link in find_attachment_links(page_body or b"", fetch.url, fetch.charset)
+                if urlsplit(link.url).netloc == fetch.host]
+    out: list[_Landed] = []
+    for url in urls:
+        state = index.get((fetch.host, fetch.notice_id, url)) or AttachmentState()
+        if state.stored is not None:
+            out.append((url, state.stored, None))
+        elif state.resolved:
+            last = state.last
+            out.append((url, None, last.reason or f"HTTP {last.http_status}"))
+        elif state.last is None:
+            if fetch.attachments is None:
+                return (f"attachment {url} not fetched: the page was landed before attachments were crawled; "
+                        "a full crawl (qdp crawl --full) fetches its documents")
+            return f"attachment {url} not fetched yet"
+        else:
+            return (f"attachment {url} {state.last.outcome}"
+                    + (f": {state.last.reason}" if state.last.reason else "") + "; waiting for a retry")
+    return out
+
+
+def notice_content_hash(page_sha256: str, docs: list[_Landed]) -> str:
+    """``content_sha256`` of a notice revision: the page body's sha256 when the page links no
+    documents (as before attachments were read), else a sha256 over the page's and each attachment's
+    (its body's sha256, or its final failure), so a replaced PDF under an unchanged page is a new
+    revision too."""
+    if not docs:
+        return page_sha256
+    h = hashlib.sha256(f"page {page_sha256}\n".encode())
+    for url, rec, why in docs:
+        h.update(f"attachment {url} {rec.sha256 if rec is not None else 'failed ' + (why or '')}\n".encode())
+    return h.hexdigest()
+
+
+def _read_attachments(zone: Any, docs: list[_Landed], parsed: Any, page_url: str) -> list[AttachmentRecord]:
+    """Extract each landed attachment's text and merge it into ``parsed`` (etl.parse.attachment)."""
+    from .parse.attachment import failed_attachment, merge_attachments, read_attachment
+
+    read: list[tuple[AttachmentRecord, str]] = []
+    for url, rec, why in docs:
+        if rec is None:
+            read.append((failed_attachment(url, why), ""))
+        else:
+            read.append(read_attachment(zone.get(rec.sha256), url, sha256=rec.sha256, content_type=rec.content_type))
+    merge_attachments(parsed, read, page_url)
+    return [r for r, _ in read]
 
 
 def validate_stage(settings: Settings, run_id: str) -> StageReport:

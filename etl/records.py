@@ -94,6 +94,12 @@ class FetchRecord(Record):
     # kept) | failed | refused (by policy). Only "stored" rows are versions of a notice.
     outcome: str = "stored"
     reason: str | None = None  # why it was rejected, failed or refused
+    # Added with attachments (issue 14); rows written before read as pages with attachments unknown.
+    kind: str = "page"  # "page" (a notice's detail page) or "attachment" (a document it links to)
+    parent_url: str | None = None  # attachment rows: the notice page that links to the document
+    # page rows: the document links (stored URLs) found on the page, [] when none; None when unknown
+    # (rows written before attachments were crawled, and rows without a body).
+    attachments: list[str] | None = None
 
 
 # --------------------------------------------------------------------------- parse
@@ -134,6 +140,7 @@ class PlanItem(Record):
     targets: list[Target] = field(default_factory=list)
     raw_text: str = ""  # the item's text exactly as found on the page
     group: str | None = None  # three-level documents: the （一） heading the item sits under, as written
+    source_attachment: str | None = None  # URL of the attachment the item was read from; None: the page
 
 
 @dataclass(slots=True)
@@ -165,6 +172,26 @@ class ParsedNotice(Record):
         return out
 
 
+# Outcome of one attachment of a notice: what text extraction said (etl.parse.attachment.OUTCOMES), or
+# "failed" when the document could not be fetched for good (HTTP 404/410, refused by policy or size).
+ATTACHMENT_OUTCOMES: tuple[str, ...] = ("ok", "no_text_layer", "unsupported", "encrypted", "corrupt", "empty",
+                                        "failed")
+
+
+@dataclass(slots=True)
+class AttachmentRecord(Record):
+    """A document (PDF, DOCX, OFD, DOC/WPS) linked from a notice page, and what reading it gave."""
+
+    url: str  # canonical URL on the live site
+    filename: str  # last path segment, percent-decoded
+    media_type: str | None  # sniffed from the bytes (None when nothing arrived or nothing matched)
+    content_sha256: str | None  # landing-zone object of the body (None when it could not be fetched)
+    bytes: int | None
+    text_length: int | None  # characters of extracted text (None when not read)
+    outcome: str  # one of ATTACHMENT_OUTCOMES
+    reason: str | None = None  # why there is no text, for anything but "ok"
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
@@ -179,6 +206,7 @@ class NoticeRecord(Record):
     content_sha256: str
     fetched_at: dt.datetime
     parsed: ParsedNotice
+    attachments: list[AttachmentRecord] = field(default_factory=list)  # in page order
 
     @property
     def key(self) -> tuple[str, int]:
@@ -284,4 +312,5 @@ def notice_record_from_dict(d: dict[str, Any]) -> NoticeRecord:
         content_sha256=d["content_sha256"],
         fetched_at=dt.datetime.fromisoformat(d["fetched_at"]),
         parsed=parsed_notice_from_dict(d["parsed"]),
+        attachments=[AttachmentRecord(**a) for a in d.get("attachments") or []],
     )

@@ -32,6 +32,7 @@ ENV_VARS: dict[str, str] = {
     "QDP_CONNECT_TIMEOUT": "Connect timeout in seconds (default 5).",
     "QDP_RETRIES": "Retries per request on connection errors, 5xx and 429 (default 5).",
     "QDP_MAX_BODY_BYTES": "Largest body accepted from the site (default 5 MB).",
+    "QDP_ATTACHMENT_MAX_BYTES": "Largest attachment (PDF, Word, OFD) fetched from a notice page (default 20 MB).",
     "QDP_RESPECT_ROBOTS": "Honour robots.txt (default true).",
     "QDP_REQUEST_DEADLINE": "Total seconds one HTTP request may take: connect, headers and body (default 60).",
     "QDP_RETRY_BACKOFF": "Seconds before a failed or rejected notice is retried, doubling per attempt (default 300).",
@@ -94,6 +95,7 @@ class Settings:
     connect_timeout: float = 5.0
     retries: int = 5
     max_body_bytes: int = 5 * 1024 * 1024
+    attachment_max_bytes: int = 20 * 1024 * 1024  # scanned PDFs run to megabytes: a cap of their own
     respect_robots: bool = True
     request_deadline: float = 60.0
     retry_backoff: float = 300.0
@@ -161,6 +163,8 @@ class Settings:
             kw["retries"] = int(v)
         if v := env.get("QDP_MAX_BODY_BYTES"):
             kw["max_body_bytes"] = int(v)
+        if v := env.get("QDP_ATTACHMENT_MAX_BYTES"):
+            kw["attachment_max_bytes"] = int(v)
         if v := env.get("QDP_RESPECT_ROBOTS"):
             kw["respect_robots"] = _bool(v)
         if v := env.get("QDP_REQUEST_DEADLINE"):

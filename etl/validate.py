@@ -110,6 +110,8 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
             "item_count": len(p.items), "warning_count": len(p.warnings),
             # Characters of main text: page furniture and error templates have (next to) none.
             "body_chars": len("".join((p.body_text or "").split())),
+            # Attachments whose text could not be read (a scan, a legacy .doc, gone for good).
+            "attachments_unread": sum(1 for a in rec.attachments if a.outcome != "ok"),
         })
         for it in p.items:
             ikey = item_key(rec, it.section, it.ordinal)
@@ -128,7 +130,7 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
         "notice": pd.DataFrame(notices, columns=[
             "record_key", "host", "notice_id", "url", "channel", "content_sha256", "title", "published",
             "published_year", "days_in_future", "department", "doc_type", "plan_year", "is_plan",
-            "section_count", "item_count", "warning_count", "body_chars"]),
+            "section_count", "item_count", "warning_count", "body_chars", "attachments_unread"]),
         "plan_item": pd.DataFrame(items, columns=[
             "record_key", "notice_key", "section", "ordinal", "marker", "headline", "text",
             "traditional_chars"]),
@@ -138,7 +140,8 @@ def build_frames(records: Iterable[NoticeRecord], today: dt.date | None = None) 
     }
     # Nullable integer columns keep "missing" distinct from 0 for the expectations.
     for name, cols in {"notice": ["notice_id", "published_year", "days_in_future", "plan_year",
-                                  "section_count", "item_count", "warning_count", "body_chars"],
+                                  "section_count", "item_count", "warning_count", "body_chars",
+                                  "attachments_unread"],
                        "plan_item": ["section", "ordinal", "traditional_chars"]}.items():
         for col in cols:
             frames[name][col] = frames[name][col].astype("Int64")

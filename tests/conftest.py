@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.warehouse",
     "tests.fixtures.receivers",
     "tests.fixtures.chromium",
+    "tests.fixtures.attachment_site",
 ]
 
 

@@ -246,3 +246,38 @@ def check_list(body: bytes, charset: str | None, sig: Signatures,
     except (etree.ParserError, ValueError) as exc:
         return Verdict(False, "not_html", f"the body does not parse as HTML: {exc}")
     return _template(doc, sig, "", text=empty) or ACCEPTED
+
+
+# --------------------------------------------------------------------------- attachments
+
+_PDF_EOF = b"%%EOF"
+_ZIP_END = b"PK\x05\x06"  # end of central directory: the last record of a whole zip (DOCX, OFD)
+
+
+def check_attachment(body: bytes, expected_media_type: str | None, headers: dict[str, str] | None = None) -> Verdict:
+    """Verdict on an attachment body: a whole document of a kind we know, by its bytes.
+
+    The link's extension and the Content-Type only say what was expected: a site answers a missing
+    or blocked document with its HTML error page and status 200, and a cut connection can leave a
+    body that ends early. Codes: empty | truncated | not_document."""
+    from ..parse.attachment import sniff_media_type  # the parser's sniffing: one notion of "a PDF"
+
+    expected = expected_media_type or "a document"
+    if not body:
+        return Verdict(False, "empty", "empty body where a document was expected")
+    h = {k.lower(): v for k, v in (headers or {}).items()}
+    declared = h.get("content-length", "")
+    if declared.isdigit() and not h.get("content-encoding") and int(declared) != len(body):
+        return Verdict(False, "truncated", f"{len(body)} bytes received, Content-Length {declared}")
+    media = sniff_media_type(body)
+    if media is None:
+        if body.startswith(b"PK\x03\x04") and _ZIP_END not in body[-65_600:]:
+            return Verdict(False, "truncated", f"zip package (DOCX/OFD) cut short: no end record in {len(body)} bytes")
+        if _LOOKS_HTML.search(body[:4096]) or body.lstrip()[:1] == b"<":
+            return Verdict(False, "not_document", f"an HTML page where {expected} was expected (error page?)")
+        ctype = h.get("content-type") or "none"
+        return Verdict(False, "not_document", f"not a PDF, Word or OFD document (Content-Type {ctype}; "
+                                              f"expected {expected})")
+    if media == "application/pdf" and _PDF_EOF not in body[-2048:]:
+        return Verdict(False, "truncated", f"PDF cut short: no %%EOF at the end of {len(body)} bytes")
+    return ACCEPTED

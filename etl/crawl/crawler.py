@@ -18,6 +18,7 @@ file, channel state files are per channel and replaced atomically.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -39,10 +40,10 @@ from ..encoding import decode_body
 from ..logs import Heartbeat
 from ..records import Channel, FetchRecord, ListEntry, StageReport
 from ..settings import Settings
-from .accept import Signatures, Verdict, check_detail, check_list, load_signatures
+from .accept import Signatures, Verdict, check_attachment, check_detail, check_list, load_signatures
 from .config import read_yaml_config
 from .fetch import Fetcher, FetchResult, UrlPolicy, canonical_url, utc_now
-from .landing import LandingError, LandingZone
+from .landing import AttachmentState, LandingError, LandingZone
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ NEXT_PAGE_TEXTS = ("下一页", "下页", "下一頁")
 COUNT_NAMES = ("list_pages", "detail_fetched", "not_modified", "retried", "failed", "new_notices",
                "changed_notices", "refused", "rejected", "pages_rejected", "list_rejected", "retried_notices",
                "retry_waiting", "retry_pending", "channels_ok", "channels_incomplete", "channels_failed",
-               "requests")
+               "requests", "attachments_fetched", "attachments_not_modified", "attachments_failed",
+               "attachments_rejected", "attachments_refused")
 MAX_RETRY_BACKOFF = 24 * 3600.0  # a notice that keeps failing is still tried once a day
 SITE_CHANGE_MIN_PAGES = 2  # detail pages lacking title/body (none accepted) before the flag is raised
 
@@ -256,6 +258,8 @@ class _Run:
     known: dict[tuple[str, int], FetchRecord]
     signatures: Signatures
     fetched_this_run: set[tuple[str, int]] = field(default_factory=set)
+    # (host, notice_id, url) -> what the manifest holds of each attachment of each notice
+    attachments: dict[tuple[str, int, str], AttachmentState] = field(default_factory=dict)
 
 
 def _new_report() -> StageReport:
@@ -312,6 +316,7 @@ def _store(run: _Run, report: StageReport, entry: ListEntry, result: FetchResult
             log.warning("rejected %s: %s", entry.url, verdict.reason)
             return "rejected", verdict
         rec.is_new_version = previous is None or previous.sha256 != rec.sha256
+        rec.attachments = _attachment_urls(run, body, result.charset, entry)
         run.zone.append(rec)
         report.add("detail_fetched")
         if previous is None:
@@ -334,6 +339,141 @@ def _store(run: _Run, report: StageReport, entry: ListEntry, result: FetchResult
     report.details[kind].append({"url": entry.url, "status": result.status, "reason": result.reason})
     log.warning("%s %s: %s", result.outcome, entry.url, result.reason)
     return result.outcome, None
+
+
+# --------------------------------------------------------------------------- attachments
+# A notice page may carry its plan in a linked document (P0<digits>.pdf beside the page). Documents
+# of the page's own host are fetched right after the page, with the same Fetcher (politeness, robots,
+# retry budget) under their own size cap, and pass their own gate (bytes sniffed, whole). A notice
+# whose attachment failed for now (network, 5xx, an error page served as the PDF) stays pending
+# like a failed page and is retried with the same backoff; the parse stage does not parse it until
+# every attachment has a body or is gone for good (404/410, refused), so no half notice is loaded.
+
+
+def _attachment_urls(run: _Run, body: bytes, charset: str | None, entry: ListEntry) -> list[str]:
+    """Stored URLs of the document links on a notice page, same host as the page only, page order."""
+    from ..parse.attachment import find_attachment_links
+
+    policy = run.fetcher.policy
+    urls: list[str] = []
+    for link in find_attachment_links(body, entry.url, charset):
+        try:
+            host, stored = policy.stored(canonical_url(link.url))
+        except ValueError:
+            continue
+        if host == entry.host and stored not in urls:
+            urls.append(stored)
+    return urls
+
+
+def _outstanding(run: _Run, page: FetchRecord) -> list[str]:
+    """Attachments of a stored page version the notice still waits for (never fetched, or failed
+    for now): a crawl that died between page and documents, or a failure a retry must repair."""
+    return [u for u in page.attachments or ()
+            if not run.attachments.get((page.host, page.notice_id, u), AttachmentState()).resolved]
+
+
+def _expected_media(url: str) -> str | None:
+    from ..parse.attachment import DOCUMENT_EXTENSIONS, link_extension
+
+    return DOCUMENT_EXTENSIONS.get(link_extension(url))
+
+
+def _store_attachment(run: _Run, report: StageReport, entry: ListEntry, url: str,
+                      result: FetchResult) -> tuple[str, str | None]:
+    """Record one attachment fetch in the landing zone and the report; return (outcome, reason)."""
+    rec = FetchRecord(url=url, host=entry.host, notice_id=entry.notice_id, channel=entry.channel,
+                      fetched_at=utc_now(), http_status=result.status, sha256=None,
+                      content_type=result.content_type, etag=result.etag, last_modified=result.last_modified,
+                      list_title=entry.title, list_date=entry.list_date, kind="attachment", parent_url=entry.url)
+    state = run.attachments.setdefault((entry.host, entry.notice_id, url), AttachmentState())
+    if result.outcome == "ok":
+        body = result.body or b""
+        verdict = check_attachment(body, _expected_media(url), result.headers)
+        rec.sha256 = run.zone.put(body) if body else None
+        rec.bytes = len(body)
+        if not verdict.accepted:
+            rec.outcome, rec.reason, rec.etag, rec.last_modified = "rejected", verdict.reason, None, None
+            run.zone.append(rec, check=verdict.code)
+            state.last = rec
+            report.add("attachments_rejected")
+            report.details["rejected"].append({"url": url, "status": result.status, "check": verdict.code,
+                                               "reason": verdict.reason, "notice": entry.url})
+            log.warning("rejected attachment %s of %s: %s", url, entry.url, verdict.reason)
+            return "rejected", verdict.reason
+        previous = state.stored
+        rec.is_new_version = previous is None or previous.sha256 != rec.sha256
+        run.zone.append(rec)
+        state.stored = state.last = rec
+        report.add("attachments_fetched")
+        return "stored", None
+    if result.outcome == "not_modified":
+        rec.outcome = "not_modified"
+        run.zone.append(rec)
+        state.last = rec
+        report.add("attachments_not_modified")
+        return "not_modified", None
+    rec.outcome, rec.reason = result.outcome, result.reason
+    run.zone.append(rec)
+    state.last = rec
+    kind = "failed" if result.outcome == "failed" else "refused"
+    report.add(f"attachments_{kind}")
+    report.details[kind].append({"url": url, "status": result.status, "reason": result.reason, "notice": entry.url})
+    log.warning("attachment %s %s of %s: %s", result.outcome, url, entry.url, result.reason)
+    return result.outcome, result.reason
+
+
+def _crawl_attachments(run: _Run, entry: ListEntry, report: StageReport, page_outcome: str,
+                       full: bool) -> tuple[str, str] | None:
+    """Fetch the attachments of a notice whose page was just stored or confirmed (304).
+
+    Fetched: every document of a new page version and, in a full crawl, every document again
+    (conditionally); otherwise only those the notice still waits for. Returns ``None`` when the
+    notice waits for nothing, else (pending outcome, reason) for the retry record."""
+    page = run.known.get((entry.host, entry.notice_id))
+    if page is None:
+        return None
+    urls = page.attachments
+    if urls is None:  # a page landed before attachments were crawled: a full crawl reads its links
+        if not full:
+            return None
+        try:
+            urls = _attachment_urls(run, run.zone.get(page.sha256 or ""), page.charset, entry)
+        except (LandingError, ValueError):
+            return None
+        if urls:
+            # The same version again, now with its documents listed, so the parse stage reads them.
+            page = dataclasses.replace(page, fetched_at=utc_now(), is_new_version=False, attachments=urls)
+            run.zone.append(page)
+            run.known[(entry.host, entry.notice_id)] = page
+    fresh = page_outcome == "stored" and page.is_new_version
+    problems: list[tuple[str, str, str | None]] = []
+    for url in urls:
+        key = (entry.host, entry.notice_id, url)
+        state = run.attachments.get(key) or AttachmentState()
+        if state.resolved and not (fresh or full):
+            continue
+        prev = state.stored
+        if prev is not None and _attachment_still_acceptable(run, prev):
+            result = run.fetcher.get_document(url, etag=prev.etag, last_modified=prev.last_modified)
+        else:
+            result = run.fetcher.get_document(url)
+        outcome, reason = _store_attachment(run, report, entry, url, result)
+        if not run.attachments[key].resolved:
+            problems.append((outcome, url, reason))
+    if not problems:
+        return None
+    reason = "; ".join(f"attachment {url}: {outcome}" + (f" ({why})" if why else "") for outcome, url, why in problems)
+    return f"attachment_{problems[0][0]}", reason
+
+
+def _attachment_still_acceptable(run: _Run, previous: FetchRecord) -> bool:
+    """Whether a stored attachment body still passes the gate, so its validators may be used."""
+    try:
+        body = run.zone.get(previous.sha256 or "")
+    except (LandingError, ValueError):
+        return False
+    return check_attachment(body, _expected_media(previous.url)).accepted
 
 
 def _still_acceptable(run: _Run, previous: FetchRecord) -> bool:
@@ -422,7 +562,8 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
             for e in page.entries:
                 seen.add(_pending_key(e.host, e.notice_id))
             todo = [e for e in page.entries if (e.host, e.notice_id) not in run.fetched_this_run]
-            if may_stop_early and all((e.host, e.notice_id) in run.known for e in todo):
+            if may_stop_early and all((e.host, e.notice_id) in run.known
+                                      and not _outstanding(run, run.known[(e.host, e.notice_id)]) for e in todo):
                 break
             for entry in todo:
                 key = (entry.host, entry.notice_id)
@@ -432,7 +573,7 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
                 if before is not None and not _due(before, now):
                     report.add("retry_waiting")
                     continue
-                if previous is not None and not full and before is None:
+                if previous is not None and not full and before is None and not _outstanding(run, previous):
                     continue
                 run.fetched_this_run.add(key)
                 if before is not None:
@@ -443,7 +584,11 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
                     result = fetcher.get(entry.url)
                 outcome, detail_verdict = _store(run, report, entry, result)
                 if outcome in ("stored", "not_modified"):
-                    pending.pop(pk, None)
+                    waiting = _crawl_attachments(run, entry, report, outcome, full)
+                    if waiting is None:
+                        pending.pop(pk, None)
+                    else:  # the page is landed; the notice waits for its documents
+                        pending[pk] = _pending_entry(settings, entry, before, *waiting, now)
                     if outcome == "stored":
                         walk.accepted += 1
                 else:
@@ -533,7 +678,8 @@ def _merge(total: StageReport, part: StageReport) -> None:
 def _run(settings: Settings, fetcher: Fetcher | None) -> tuple[_Run, bool]:
     zone = LandingZone(settings.landing_dir)
     own = fetcher is None
-    return _Run(settings, fetcher or Fetcher(settings), zone, dict(zone.latest()), load_signatures(settings)), own
+    return _Run(settings, fetcher or Fetcher(settings), zone, dict(zone.latest()), load_signatures(settings),
+                attachments=zone.attachment_index()), own
 
 
 def _failed_channel_report(channel: Channel, exc: BaseException) -> StageReport:

@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 ACCEPTED_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+# Documents are asked for by what we can read; any Content-Type is taken, since servers label them
+# loosely (application/octet-stream, application/x-download) and the acceptance gate sniffs the bytes.
+DOCUMENT_ACCEPT = ("application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+                   "application/ofd,application/msword,*/*;q=0.5")
 MAX_REDIRECTS = 5
 ROBOTS_TTL_SECONDS = 24 * 3600  # RFC 9309: a cached robots.txt may be used for up to 24 hours
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -541,6 +545,11 @@ class Fetcher:
         """Fetch a canonical URL (mapped to ``site_url`` if it names the live host)."""
         return self._request(self.policy.fetch_url(url), etag=etag, last_modified=last_modified, kind="page")
 
+    def get_document(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """Fetch an attachment (PDF, Word, OFD) with the same politeness, robots and retry budget as a
+        page, under ``settings.attachment_max_bytes``; whatever its Content-Type (the caller sniffs)."""
+        return self._request(self.policy.fetch_url(url), etag=etag, last_modified=last_modified, kind="document")
+
     def _request(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                  kind: str) -> FetchResult:
         outer = getattr(_deadline_local, "watch", None)  # robots.txt is fetched inside a page request
@@ -569,7 +578,7 @@ class Fetcher:
             host = url_host(current)
             self.hooks.host = host
             self.limiter.wait(host)
-            headers = {}
+            headers = {"Accept": DOCUMENT_ACCEPT} if kind == "document" else {}
             if etag:
                 headers["If-None-Match"] = etag
             if last_modified:
@@ -616,12 +625,13 @@ class Fetcher:
                                    content_type=info["content_type"])
             ctype = info["content_type"]
             mime = (ctype or "").split(";", 1)[0].strip().lower()
-            if kind != "robots" and mime and mime not in ACCEPTED_CONTENT_TYPES:
+            if kind == "page" and mime and mime not in ACCEPTED_CONTENT_TYPES:
                 resp.close()
                 return FetchResult(current, "refused", status=status, content_type=ctype,
                                    reason=f"content type {mime} is not a web page")
             try:
-                body = self._read_capped(resp)
+                body = self._read_capped(resp, self.settings.attachment_max_bytes if kind == "document"
+                                         else self.settings.max_body_bytes)
                 if self.deadline.fired > fired:
                     # The watchdog cut the answer short; what arrived may even parse (headers cut
                     # at a line end read as complete): never take it for a page.
@@ -645,8 +655,7 @@ class Fetcher:
                                charset=_declared_charset(ctype), etag=info["etag"],
                                last_modified=info["last_modified"], headers=dict(resp.headers))
 
-    def _read_capped(self, resp: requests.Response) -> bytes:
-        cap = self.settings.max_body_bytes
+    def _read_capped(self, resp: requests.Response, cap: int) -> bytes:
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise _Oversize(f"body of {declared} bytes exceeds the {cap}-byte limit (Content-Length)")

@@ -191,10 +191,10 @@ class LandingZone:
 
     def latest(self) -> dict[tuple[str, int], FetchRecord]:
         """The latest *stored* version (an accepted body) per (host, notice_id). Rejected bodies
-        are kept for inspection but are never a version."""
+        are kept for inspection but are never a version; attachment rows are not page versions."""
         latest: dict[tuple[str, int], FetchRecord] = {}
         for rec in self.records():
-            if rec.sha256 is not None and rec.outcome == "stored":
+            if rec.sha256 is not None and rec.outcome == "stored" and rec.kind == "page":
                 latest[(rec.host, rec.notice_id)] = rec  # records() is sorted: later wins
         return latest
 
@@ -204,6 +204,40 @@ class LandingZone:
         out: list[FetchRecord] = []
         for rec in self.records():
             if (rec.host == host and rec.notice_id == notice_id and rec.sha256 and rec.outcome == "stored"
-                    and (not out or out[-1].sha256 != rec.sha256)):
+                    and rec.kind == "page" and (not out or out[-1].sha256 != rec.sha256)):
                 out.append(rec)
         return out
+
+    def attachment_index(self) -> dict[tuple[str, int, str], AttachmentState]:
+        """What the manifest knows of each attachment, by (host, notice_id of the linking notice, URL)."""
+        index: dict[tuple[str, int, str], AttachmentState] = {}
+        for rec in self.records():
+            if rec.kind != "attachment":
+                continue
+            st = index.setdefault((rec.host, rec.notice_id, rec.url), AttachmentState())
+            st.last = rec
+            if rec.outcome == "stored" and rec.sha256:
+                st.stored = rec
+        return index
+
+
+# HTTP statuses after which an attachment is not waited for: the document is gone, not late.
+GONE_STATUSES = frozenset({404, 410})
+
+
+@dataclasses.dataclass(slots=True)
+class AttachmentState:
+    """The fetches of one attachment of one notice: its latest accepted body, and its latest fetch."""
+
+    stored: FetchRecord | None = None  # the latest accepted body (kept when a later fetch fails)
+    last: FetchRecord | None = None  # the latest fetch of any outcome
+
+    @property
+    def resolved(self) -> bool:
+        """True when the notice need not wait for this attachment: a body is at hand, or the
+        document is gone for good (HTTP 404/410) or refused by policy (robots, size, host)."""
+        if self.stored is not None:
+            return True
+        last = self.last
+        return last is not None and (last.outcome == "refused"
+                                     or (last.outcome == "failed" and last.http_status in GONE_STATUSES))

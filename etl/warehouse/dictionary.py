@@ -62,7 +62,8 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "is_current": "True for the current revision.",
         "title": "Title of this revision.",
         "published": "Publication date of this revision.",
-        "content_sha256": "SHA-256 of the page body of this revision.",
+        "content_sha256": "SHA-256 of the page body of this revision (over the page and its attachments when "
+        "it links documents).",
         "valid_from": "When this revision was fetched (UTC).",
         "valid_to": "When a newer revision replaced it (UTC); NULL while current.",
         "previous_revision": "Revision this one replaced; NULL for the first.",

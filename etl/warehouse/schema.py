@@ -5,8 +5,9 @@ migrated database with this metadata, and ``docs/data-dictionary.md`` is generat
 neither can drift.  Every column carries ``info={"doc": ...}`` for the data dictionary.
 
 Star shape: ``notice`` (one row per revision of a page) is the hub, ``plan_section``/``plan_item``/
-``plan_target`` hang off a revision, ``department`` is the dimension, ``plan_item_link`` holds the
-year-over-year comparison, ``etl_run``/``etl_run_stage``/``quarantine`` are the engineers' audit.
+``plan_target`` and ``attachment`` hang off a revision, ``department`` is the dimension,
+``plan_item_link`` holds the year-over-year comparison, ``etl_run``/``etl_run_stage``/``quarantine``
+are the engineers' audit.
 """
 
 from __future__ import annotations
@@ -89,7 +90,12 @@ notice = sa.Table(
     _col("doc_type", sa.Text, doc="work_plan, work_summary, action_plan, notice or other."),
     _col("plan_year", sa.Integer, nullable=True, doc="Year a plan is for (2021 for 2021年工作要点)."),
     _col("column_name", sa.Text, nullable=True, doc="ColumnName meta of the page, when present."),
-    _col("content_sha256", sa.Text, doc="SHA-256 of the fetched page body this revision was parsed from."),
+    _col(
+        "content_sha256",
+        sa.Text,
+        doc="SHA-256 of the fetched page body this revision was parsed from; for a page that links "
+        "documents, a SHA-256 over the page's and its attachments' hashes (a replaced PDF is a new revision).",
+    ),
     _col("body_text", sa.Text, doc="Normalised main text, for search and re-parsing."),
     _col("parse_warnings", JSON, doc="JSON list of parser warnings {code, message, section, item}."),
     _col("fetched_at", TZ, doc="When the page body of this revision was fetched."),
@@ -147,6 +153,59 @@ plan_section = sa.Table(
     info={"doc": "Top-level sections (一、二、…) of a notice revision."},
 )
 
+ATTACHMENT_OUTCOMES = ("ok", "no_text_layer", "unsupported", "encrypted", "corrupt", "empty", "failed")
+attachment = sa.Table(
+    "attachment",
+    metadata,
+    _col("attachment_id", sa.Integer, primary_key=True, autoincrement=True, doc="Surrogate key."),
+    _col(
+        "notice_rev_id",
+        sa.Integer,
+        sa.ForeignKey("notice.notice_rev_id", ondelete="CASCADE"),
+        doc="Notice revision whose page links the document.",
+    ),
+    _col("ordinal", sa.Integer, doc="1-based position of the link on the page."),
+    _col("url", sa.Text, doc="Canonical URL of the document on the live site (P0<digits>.pdf beside the page)."),
+    _col("filename", sa.Text, doc="Last path segment of the URL, percent-decoded."),
+    _col(
+        "media_type",
+        sa.Text,
+        nullable=True,
+        doc="What the bytes are, sniffed (application/pdf, …wordprocessingml.document, application/ofd, "
+        "application/msword); NULL when nothing usable arrived.",
+    ),
+    _col(
+        "content_sha256",
+        sa.Text,
+        nullable=True,
+        doc="SHA-256 of the document body (its landing-zone object); NULL when it could not be fetched.",
+    ),
+    _col("bytes", sa.BigInteger, nullable=True, doc="Size of the document body in bytes; NULL when not fetched."),
+    _col(
+        "text_length",
+        sa.Integer,
+        nullable=True,
+        doc="Characters of text extracted from the document (0 for a scan); NULL when not fetched.",
+    ),
+    _col(
+        "outcome",
+        sa.Text,
+        doc="ok (text read and parsed), no_text_layer (a scan: OCR is not attempted), unsupported (legacy "
+        ".doc/.wps, unknown format), encrypted, corrupt, empty, or failed (gone for good: HTTP 404/410, "
+        "refused by robots.txt or the size cap).",
+    ),
+    _col("reason", sa.Text, nullable=True, doc="Why there is no text, for any outcome but ok."),
+    sa.UniqueConstraint("notice_rev_id", "url"),
+    sa.CheckConstraint(
+        "outcome IN ('ok', 'no_text_layer', 'unsupported', 'encrypted', 'corrupt', 'empty', 'failed')",
+        name="outcome_known",
+    ),
+    info={
+        "doc": "Documents (PDF, DOCX, OFD, DOC/WPS) a notice revision's page links to, and what reading "
+        "them gave. Items read from one point at it (plan_item.source_attachment_id)."
+    },
+)
+
 plan_item = sa.Table(
     "plan_item",
     metadata,
@@ -186,6 +245,14 @@ plan_item = sa.Table(
         nullable=True,
         doc="Three-level documents: the heading the item sits under, as written, e.g. （一）深化教育改革; "
         "null when the document has no such level.",
+    ),
+    _col(
+        "source_attachment_id",
+        sa.Integer,
+        sa.ForeignKey("attachment.attachment_id", ondelete="SET NULL"),
+        nullable=True,
+        doc="The attachment the item was read from (a plan published as a PDF or Word file); NULL for "
+        "items read from the page itself.",
     ),
     info={"doc": "Plan items (tasks) of a notice revision."},
 )
@@ -347,7 +414,8 @@ quarantine = sa.Table(
         JSON,
         doc="The whole record held back, as a JSON object, so nothing is lost: for a notice the parsed "
         "notice record (host, notice_id, url, channel, content_sha256, fetched_at, parsed: title, "
-        "published, department, doc_type, plan_year, sections, items, warnings); for a plan_item the "
+        "published, department, doc_type, plan_year, sections, items, warnings; attachments: url, filename, "
+        "media_type, content_sha256, bytes, text_length, outcome, reason); for a plan_item the "
         "item (section, ordinal, marker, headline, text, raw_text, lead_units, partner_units, targets) "
         "with its notice key and url; for a plan_target the target (action, object, value, unit, span) "
         "with its item key; for a parse error url, sha256 and the traceback.",

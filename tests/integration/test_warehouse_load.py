@@ -38,7 +38,7 @@ def test_loading_twice_gives_identical_tables(engine):
 
     again = load_notices(engine, _corpus(), batch_size=7)
     assert again.counts == {"notices_new": 0, "notices_revised": 0, "notices_unchanged": 12,
-                            "items_loaded": 0, "targets_loaded": 0}
+                            "items_loaded": 0, "targets_loaded": 0, "attachments_loaded": 0}
     assert again.details == {"new_notices": [], "revised_notices": []}
     assert dump_warehouse(engine, audit=True) == before
     assert len(before["notice"]) == 12 and len(before["plan_item"]) == 48

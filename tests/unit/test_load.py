@@ -75,7 +75,7 @@ def test_load_report_shape(sqlite_engine):
     report = load_notices(sqlite_engine, [make_notice_record(5, items=2, targets_per_item=2)])
     assert report.stage == "load"
     assert report.counts == {"notices_new": 1, "notices_revised": 0, "notices_unchanged": 0,
-                             "items_loaded": 2, "targets_loaded": 4}
+                             "items_loaded": 2, "targets_loaded": 4, "attachments_loaded": 0}
     assert report.details == {"new_notices": [["www.qingdao.gov.cn", 5]], "revised_notices": []}
 
 
