@@ -198,18 +198,15 @@ class Location:
 
     @contextlib.contextmanager
     def open_write(self) -> Iterator[BinaryIO]:
-        """A binary file to stream into; it appears here whole when the block ends without error
-        (locally a temp file renamed into place; remotely an upload completed on close, which
-        S3 makes visible at once), and nothing appears if the block raises."""
+        """A binary file to stream into; it appears here whole when the block ends without error,
+        and nothing appears (the old content stays) if the block raises. Locally: a temp file
+        beside the target, renamed into place. Remotely: a temp file in ``TMPDIR``, uploaded
+        when complete (S3 shows an upload only once it is complete) and then removed."""
         if not self.is_local:
-            fh = self.fs.open(self.path, "wb")
-            try:
+            with tempfile.NamedTemporaryFile(prefix="qdp-upload-", suffix=".tmp") as fh:
                 yield fh
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    fh.discard()  # abort the (multipart) upload: no half object
-                raise
-            fh.close()
+                fh.flush()
+                self.fs.put_file(fh.name, self.path)
             return
         folder = os.path.dirname(self.path)
         os.makedirs(folder, exist_ok=True)
