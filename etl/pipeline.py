@@ -256,6 +256,9 @@ def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict
         runs.finish_run(_engine(settings), run_id, status=health.status, reports=merged,
                         reasons=health.reasons)
     finally:  # engineers hear once per run (also when recording it failed), never the subscribers
+        from .metrics import emit_run  # the same counts as StatsD metrics (QDP_STATSD_HOST); never raises
+
+        emit_run(settings, run_id, health.status, merged)
         if health.status != SUCCESS:
             from .alert.ops import notify_run_outcome
 

@@ -53,6 +53,9 @@ ENV_VARS: dict[str, str] = {
     "QDP_ALERT_MAX_NOTICES": "Notices listed in one alert message; the rest are counted (default 20).",
     "QDP_ALERT_MAX_AGE_HOURS": "An undelivered alert older than this is marked expired (default 72).",
     "QDP_ALERT_RETRY_SECONDS": "First retry delay of a failed delivery, doubled per attempt (default 300).",
+    "QDP_STATSD_HOST": "StatsD host that receives the pipeline's counts per run (default: none, no metrics sent).",
+    "QDP_STATSD_PORT": "UDP port of QDP_STATSD_HOST (default 8125; the compose stack's exporter listens on 9125).",
+    "QDP_STATSD_PREFIX": "Prefix of the pipeline's metric names (default qdp).",
     "QDP_ALERT_BASELINE": "first-load (default): a channel's first load is recorded, not announced; off: announce it.",
 }
 
@@ -140,6 +143,9 @@ class Settings:
     alert_baseline: str = "first-load"
     user_agent: str = USER_AGENT
     storage_options: dict[str, object] = field(default_factory=dict)
+    statsd_host: str | None = None
+    statsd_port: int = 8125
+    statsd_prefix: str = "qdp"
 
     def __post_init__(self) -> None:
         # Frozen dataclass: fix the paths once, whatever the caller passed.
@@ -236,6 +242,12 @@ class Settings:
             kw["alert_max_age_hours"] = float(v)
         if v := env.get("QDP_ALERT_RETRY_SECONDS"):
             kw["alert_retry_seconds"] = float(v)
+        if v := env.get("QDP_STATSD_HOST"):
+            kw["statsd_host"] = v
+        if v := env.get("QDP_STATSD_PORT"):
+            kw["statsd_port"] = int(v)
+        if v := env.get("QDP_STATSD_PREFIX"):
+            kw["statsd_prefix"] = v
         if v := env.get("QDP_ALERT_BASELINE"):
             if v not in ("first-load", "off"):
                 raise ValueError(f"QDP_ALERT_BASELINE must be first-load or off, not {v!r}")
