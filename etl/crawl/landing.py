@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import FetchRecord
-from ..storage import Location
+from ..storage import Location, read_many
 
 log = logging.getLogger(__name__)
 
@@ -218,10 +218,13 @@ class LandingZone:
         A line that is not valid JSON (a torn last line after a crash, or a line another process
         is still writing) is skipped with a warning.
         """
-        for path in self.manifest_files():
+        files = self.manifest_files()
+        # Object stores: every segment fetched concurrently (one GET each, not one after another).
+        fetched = None if self.is_local else read_many(files)
+        for path in files:
             try:
-                data = path.read_bytes()
-            except FileNotFoundError:  # removed between listing and reading
+                data = path.read_bytes() if fetched is None else fetched[path]
+            except (FileNotFoundError, KeyError):  # removed between listing and reading
                 continue
             lines = data.split(b"\n")
             for lineno, line in enumerate(lines, 1):

@@ -86,6 +86,18 @@ def test_local_paths_and_file_urls_are_local_and_absolute(tmp_path: Path, monkey
     assert (tmp_path / "data" / "n" / "f.txt").read_text() == "local"
 
 
+def test_read_many_fetches_several_objects_and_leaves_out_missing_ones(mem: Location, tmp_path: Path) -> None:
+    from etl.storage import read_many
+
+    files = [mem / f"m/{i}.jsonl" for i in range(5)]
+    for i, f in enumerate(files):
+        f.write_bytes(f"row {i}".encode())
+    local = Location.of(tmp_path) / "l.txt"
+    local.write_bytes(b"local")
+    got = read_many([*files, mem / "m" / "gone.jsonl", local, Location.of(tmp_path) / "gone"])
+    assert got == {**{f: f"row {i}".encode() for i, f in enumerate(files)}, local: b"local"}
+
+
 def test_upload_tree_copies_a_local_folder(mem: Location, tmp_path: Path) -> None:
     (tmp_path / "static" / "css").mkdir(parents=True)
     (tmp_path / "static" / "css" / "a.css").write_text("a")
