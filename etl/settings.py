@@ -142,7 +142,7 @@ class Settings:
     alert_retry_seconds: float = 300.0
     alert_baseline: str = "first-load"
     user_agent: str = USER_AGENT
-    storage_options: dict[str, object] = field(default_factory=dict)
+    storage_options: dict[str, object] = field(default_factory=dict, hash=False)
     statsd_host: str | None = None
     statsd_port: int = 8125
     statsd_prefix: str = "qdp"

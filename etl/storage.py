@@ -239,14 +239,22 @@ class Location:
                 raise
 
     def upload_tree(self, local_dir: os.PathLike[str] | str) -> int:
-        """Copy every file under the local folder ``local_dir`` here, keeping relative paths.
-        Returns the number of files copied."""
+        """Copy every file under the local folder ``local_dir`` here, keeping relative paths, except
+        files already here with the same size (static assets copied by an earlier run). Returns
+        the number of files copied."""
         base = Path(local_dir)
+        present: dict[str, int] = {}
+        if not self.is_local:
+            self.fs.invalidate_cache(self.path)
+            found = self.fs.find(self.path, detail=True) if self.fs.exists(self.path) else {}
+            present = {self.fs._strip_protocol(p): int(i.get("size") or 0) for p, i in found.items()}
         n = 0
         for src in sorted(p for p in base.rglob("*") if p.is_file()):
             target = self
             for part in src.relative_to(base).parts:
                 target = target / part
+            if present.get(self.fs._strip_protocol(target.path) if present else "") == src.stat().st_size:
+                continue
             target.write_bytes(src.read_bytes())
             n += 1
         return n

@@ -96,6 +96,7 @@ class LandingZone:
         self._pending: list[str] = []  # remote: rows not yet written as a segment
         self._pending_since = 0.0
         self._segment = 0
+        self._stored: set[str] = set()  # objects this instance stored or saw: no second look
 
     def __repr__(self) -> str:
         return f"LandingZone({str(self.root)!r})"
@@ -117,12 +118,14 @@ class LandingZone:
         """Store ``body`` once; return its sha256 hex digest."""
         sha = hashlib.sha256(body).hexdigest()
         path = self.object_path(sha)
-        if path.is_file():
+        if sha in self._stored or path.is_file():
+            self._stored.add(sha)
             return sha
         # mtime=0: the same body always compresses to the same bytes.
         data = gzip.compress(body, compresslevel=6, mtime=0)
         if isinstance(path, Location):
             path.write_bytes(data)  # one PUT: atomic in an object store
+            self._stored.add(sha)
             return sha
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{sha[:12]}-", suffix=".tmp", dir=path.parent)
@@ -135,6 +138,7 @@ class LandingZone:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self._stored.add(sha)
         return sha
 
     def get(self, sha256: str) -> bytes:
@@ -165,7 +169,7 @@ class LandingZone:
     def append(self, record: FetchRecord, **extra: Any) -> None:
         """Add a manifest row (also for 304s, rejections and failures). ``extra`` keys are kept in
         the file for people reading it; ``records()`` returns the FetchRecord."""
-        if record.sha256 is not None and not self.has(record.sha256):
+        if record.sha256 is not None and record.sha256 not in self._stored and not self.has(record.sha256):
             raise LandingError(f"manifest row for {record.url} names object {record.sha256}, which is not stored")
         line = _record_to_json(record, extra) + "\n"
         if not self.is_local:

@@ -105,6 +105,9 @@ def test_upload_tree_copies_a_local_folder(mem: Location, tmp_path: Path) -> Non
     assert mem.upload_tree(tmp_path) == 2
     assert (mem / "static" / "css" / "a.css").read_text() == "a"
     assert (mem / "index.html").read_text() == "<p>"
+    (tmp_path / "index.html").write_text("<p>new")
+    assert mem.upload_tree(tmp_path) == 1  # the unchanged asset is not copied again
+    assert (mem / "index.html").read_text() == "<p>new"
 
 
 # --------------------------------------------------------------------------- settings
