@@ -298,3 +298,25 @@ def test_crawler_state_and_robots_cache_live_in_the_store(mem: Location) -> None
         fetcher._write_robots_cache(cache, "User-agent: *\nDisallow: /__qdp__/\n")
     assert cache == mem / "landing" / "robots" / "127.0.0.1_8765.txt"
     assert cache.read_text().startswith("User-agent")
+
+
+def test_task_failure_records_are_objects_per_failure_in_the_store(mem: Location, monkeypatch) -> None:
+    """Airflow's failure callbacks run on whichever worker ran the task: in an object store each
+    failure is its own object (no append), and the run's ops message reads them all back."""
+    from etl.alert.ops import recorded_task_failures, task_failure_callback
+
+    monkeypatch.setenv("QDP_DATA_DIR", str(mem))
+
+    class TI:
+        dag_id, run_id, map_index, log_url = "qingdao_notices_etl", "manual__1", -1, None
+
+        def __init__(self, task_id: str, try_number: int) -> None:
+            self.task_id, self.try_number = task_id, try_number
+
+    for task_id, try_number in (("parse", 1), ("parse", 2), ("load", 1)):
+        task_failure_callback({"ti": TI(task_id, try_number), "run_id": TI.run_id,
+                               "exception": RuntimeError(f"{task_id} broke")})
+    assert len((mem / "ops").glob("*/*.json")) == 3
+    settings = Settings(data_dir=str(mem), warehouse_url_override="sqlite://")
+    got = {(f["task_id"], f["try_number"]) for f in recorded_task_failures(settings, "qingdao_notices_etl", "manual__1")}
+    assert got == {("parse", 2), ("load", 1)}  # last try per task
