@@ -60,7 +60,7 @@ def cmd_run(args, settings: Settings) -> int:
         result = run_pipeline(settings, full=args.full, progress=not args.quiet, backfill=args.backfill)
     except Exception as exc:  # the run could not even begin: warehouse unreachable or unmigratable
         logging.getLogger("etl.cli").exception("run could not begin")
-        print(f"run FAILED before it began (warehouse {settings.warehouse_url!r}): {exc}", file=sys.stderr)
+        print(f"run FAILED before it began (warehouse {settings.warehouse_url_masked}): {exc}", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
