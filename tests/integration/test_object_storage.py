@@ -179,3 +179,33 @@ def test_a_whole_run_in_one_process_on_s3_matches_a_local_run_and_a_second_chang
     assert fs.exists(f"{BUCKET}/one/reports/latest.html")
     assert fs.exists(f"{BUCKET}/one/reports/{first.run_id}.html")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local"]  # nothing under ./data
+
+
+@pytest.mark.airflow
+def test_airflow_dags_test_runs_the_etl_with_the_data_dir_on_s3(sample_site, s3_endpoint, tmp_path):
+    """The DAG itself (its tasks in Airflow's task runner) on an object-storage QDP_DATA_DIR."""
+    import s3fs
+    import sqlalchemy as sa
+
+    from tests.integration.test_airflow_dags_test import _airflow, _airflow_home
+
+    env, local_data = _airflow_home(tmp_path, sample_site.url)
+    warehouse_file = tmp_path / "warehouse-host" / "warehouse.sqlite"
+    warehouse_file.parent.mkdir()
+    env.update({"QDP_DATA_DIR": f"s3://{BUCKET}/airflow", "QDP_WAREHOUSE_URL": f"sqlite:///{warehouse_file}",
+                "AWS_ENDPOINT_URL": s3_endpoint, **AWS})
+    _airflow(["dags", "test", "qingdao_notices_etl"], env, tmp_path / "dags-test.log")
+    log = (tmp_path / "dags-test.log").read_text()
+    assert "state=success" in log
+    assert f"data dir s3://{BUCKET}/airflow" in log  # the task preamble names the store
+    engine = sa.create_engine(f"sqlite:///{warehouse_file}")
+    with engine.connect() as conn:
+        notices = conn.execute(sa.text("SELECT COUNT(*) FROM notice WHERE is_current")).scalar_one()
+        status = conn.execute(sa.text("SELECT status FROM etl_run")).scalar_one()
+    engine.dispose()
+    assert notices == len(sample_site.site.ground_truth()) and status == "success"
+    fs = s3fs.S3FileSystem(endpoint_url=s3_endpoint)
+    assert fs.exists(f"{BUCKET}/airflow/data_docs/index.html")
+    assert fs.exists(f"{BUCKET}/airflow/reports/latest.html")
+    assert fs.find(f"{BUCKET}/airflow/landing/manifest/")
+    assert not local_data.exists()  # the default local data dir was never created
