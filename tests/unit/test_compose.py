@@ -169,6 +169,10 @@ def test_airflow_metrics_go_to_a_statsd_exporter():
     exporter = SERVICES[env["AIRFLOW__METRICS__STATSD_HOST"]]
     assert exporter["image"].startswith("prom/statsd-exporter:")
     assert f"--statsd.listen-udp=:{env['AIRFLOW__METRICS__STATSD_PORT']}" in exporter["command"]
+    # The pipeline's own counts go to the same exporter (etl/metrics.py).
+    assert env["QDP_STATSD_HOST"] == env["AIRFLOW__METRICS__STATSD_HOST"]
+    assert env["QDP_STATSD_PORT"] == env["AIRFLOW__METRICS__STATSD_PORT"]
+    assert env["QDP_STATSD_PREFIX"] != env["AIRFLOW__METRICS__STATSD_PREFIX"]
 
 
 def test_object_store_is_minio_shared_by_every_airflow_service():
