@@ -12,8 +12,10 @@ compose stack) can chart them without reading logs or querying the warehouse:
   after the run (a level, not an amount per run);
 - ``<prefix>.run.<status>``: a counter per closed run (success, degraded, failed).
 
-The ``statsd`` client is used rather than Airflow's ``Stats`` facade: the facade reads Airflow's
-``[metrics]`` configuration and so needs Airflow, while ``etl/`` must run without it (``qdp run``).
+The ``statsd`` client is used rather than Airflow's ``Stats`` facade (``airflow.sdk.observability``):
+the facade does work outside a task, but only by importing Airflow (seconds, and it creates
+``AIRFLOW_HOME``) and it is configured by Airflow's ``[metrics]`` settings, while ``etl/`` runs
+without Airflow (``qdp run``) and is configured by ``QDP_*`` settings alone.
 Sending is UDP, fire and forget: metrics never fail or slow down a run.
 """
 
