@@ -46,11 +46,12 @@ def _engine(settings: Settings):
     return warehouse.get_engine(settings.warehouse_url)
 
 
-def run_dir(settings: Settings, run_id: str) -> Location:
-    """The staging folder of ``run_id`` (local or in the object store; see ``etl.storage``)."""
+def run_dir(settings: Settings, run_id: str) -> Path | Location:
+    """The staging folder of ``run_id``: a local ``Path`` (created), as before, or a ``Location``
+    in the object store (see ``etl.storage``; no folder to create there)."""
     path = settings.location("staging", run_id)
     path.mkdir()
-    return path
+    return path.local_path if path.is_local else path
 
 
 def write_lines(path: Path | Location, lines: Iterable[str]) -> int:
