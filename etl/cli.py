@@ -29,11 +29,12 @@ def _print_report(report: StageReport, as_json: bool) -> None:
 
 
 def _latest_run(settings: Settings, needs: str) -> str:
-    runs = sorted((p for p in settings.staging_dir.glob("*/") if (p / needs).exists()),
-                  key=lambda p: p.stat().st_mtime)
-    if not runs:
-        raise SystemExit(f"no staged run with {needs} under {settings.staging_dir}; run `qdp parse-landed` first")
-    return runs[-1].name
+    # By the staged file's own time: object stores have no folders (nor folder times).
+    staged = sorted((f.mtime(), f.parent.name) for f in settings.location("staging").glob(f"*/{needs}"))
+    if not staged:
+        raise SystemExit(f"no staged run with {needs} under {settings.masked('data_dir')}/staging; "
+                         "run `qdp parse-landed` first")
+    return staged[-1][1]
 
 
 RUN_EXIT_CODES = """exit codes (the run's status in etl_run):
@@ -59,7 +60,7 @@ def cmd_run(args, settings: Settings) -> int:
         result = run_pipeline(settings, full=args.full, progress=not args.quiet, backfill=args.backfill)
     except Exception as exc:  # the run could not even begin: warehouse unreachable or unmigratable
         logging.getLogger("etl.cli").exception("run could not begin")
-        print(f"run FAILED before it began (warehouse {settings.warehouse_url!r}): {exc}", file=sys.stderr)
+        print(f"run FAILED before it began (warehouse {settings.warehouse_url_masked}): {exc}", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -4,7 +4,8 @@ Great Expectations' own Data Docs load their CSS and JavaScript from CDNs (blank
 show no failing record and, with the pipeline's ephemeral context, only the latest run. Here each
 validation run leaves ``runs/<run>.json`` (suites, expectations evaluated, failed checks and the
 keys of every failing record with the reason), and ``index.html`` is rebuilt from all of them,
-newest run first: self-contained, no script, every string escaped.
+newest run first: self-contained, no script, every string escaped. The folder may be local or in
+an object store (``etl.storage``); each file is written whole, never half.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .storage import Location
+
 RUNS_DIR = "runs"
 INDEX = "index.html"
 
@@ -25,8 +28,8 @@ def _safe_name(run_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", run_name)[:120] or "run"
 
 
-def record_validation(docs_dir: Path, run_name: str | None, suites: dict[str, dict[str, Any]],
-                      quarantined: Iterable[Any]) -> Path:
+def record_validation(docs_dir: Path | Location, run_name: str | None, suites: dict[str, dict[str, Any]],
+                      quarantined: Iterable[Any]) -> Path | Location:
     """Store one run's results beside the earlier ones and rebuild the index; returns its path."""
     now = dt.datetime.now(dt.UTC)  # microseconds: runs validated in one second still sort
     run_name = run_name or now.strftime("%Y%m%dT%H%M%SZ")
@@ -38,18 +41,14 @@ def record_validation(docs_dir: Path, run_name: str | None, suites: dict[str, di
     result = {"run": run_name, "validated_at": now.isoformat(), "suites": suites,
               "success": all(s.get("success", False) for s in suites.values()),
               "failing": sorted(failing.values(), key=lambda c: (c["record_type"], c["check"]))}
-    runs = docs_dir / RUNS_DIR
-    runs.mkdir(parents=True, exist_ok=True)
-    path = runs / f"{_safe_name(run_name)}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    tmp.replace(path)
+    path = Location.of(docs_dir) / RUNS_DIR / f"{_safe_name(run_name)}.json"
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
     return write_index(docs_dir)
 
 
-def load_runs(docs_dir: Path) -> list[dict[str, Any]]:
+def load_runs(docs_dir: Path | Location) -> list[dict[str, Any]]:
     out = []
-    for path in (docs_dir / RUNS_DIR).glob("*.json"):
+    for path in (Location.of(docs_dir) / RUNS_DIR).glob("*.json"):
         try:
             out.append(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
@@ -80,7 +79,7 @@ def _run_section(run: dict[str, Any], open_: bool) -> str:
             f"{checks or '<p class=meta>No failing record.</p>'}</details>")
 
 
-def write_index(docs_dir: Path) -> Path:
+def write_index(docs_dir: Path | Location) -> Path | Location:
     runs = load_runs(docs_dir)
     body = "".join(_run_section(r, i == 0) for i, r in enumerate(runs))
     page = f"""<!DOCTYPE html>
@@ -99,8 +98,6 @@ values (table <code>quarantine</code>); their keys are listed under each failed 
 {body}
 </body></html>
 """
-    index = docs_dir / INDEX
-    tmp = index.with_suffix(".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(index)
-    return index
+    index = Location.of(docs_dir) / INDEX
+    index.write_text(page)
+    return index.local_path if index.is_local else index

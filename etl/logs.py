@@ -62,7 +62,7 @@ def setup_cli(verbose: bool = False) -> None:
 def task_preamble(settings: Settings, *, task: str, channel: str | None = None) -> str:
     """The first log line of a task: where it reads from and writes to (secrets masked)."""
     line = (f"{task}: site {settings.site_url}" + (f", channel {channel}" if channel else "")
-            + f", data dir {settings.data_dir}, warehouse {settings.warehouse_url_masked}")
+            + f", data dir {settings.masked('data_dir')}, warehouse {settings.warehouse_url_masked}")
     log.info("%s", line)
     return line
 

@@ -3,7 +3,8 @@ task calls in ``dags/qingdao_notices_etl.py``.
 
 Stages hand over through files under ``QDP_DATA_DIR/staging/<run_id>/`` (JSON lines), never
 through XCom: a task returns only counts, so the metadata database stays small and any stage can
-be re-run from the files of an earlier one.
+be re-run from the files of an earlier one. With an object-storage ``QDP_DATA_DIR`` those files
+are objects (``etl.storage``), so each stage may run on another host.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .records import (
     notice_record_to_dict,
 )
 from .settings import Settings
+from .storage import Location
 
 log = logging.getLogger(__name__)
 
@@ -48,26 +50,34 @@ def _engine(settings: Settings):
     return warehouse.get_engine(settings.warehouse_url)
 
 
-def run_dir(settings: Settings, run_id: str) -> Path:
-    path = settings.staging_dir / run_id
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def run_dir(settings: Settings, run_id: str) -> Path | Location:
+    """The staging folder of ``run_id``: a local ``Path`` (created), as before, or a ``Location``
+    in the object store (see ``etl.storage``; no folder to create there)."""
+    path = settings.location("staging", run_id)
+    path.mkdir()
+    return path.local_path if path.is_local else path
 
 
-def write_records(path: Path, records: Iterable[NoticeRecord]) -> int:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+def write_lines(path: Path | Location, lines: Iterable[str]) -> int:
+    """Write ``lines`` (each without its newline) as one JSON-lines file, atomically: a reader
+    never sees a half-written file (temp file and rename locally, one PUT in an object store).
+    Returns the number of lines."""
     n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(notice_record_to_dict(rec), ensure_ascii=False) + "\n")
+    with Location.of(path).open_write() as fh:
+        for line in lines:
+            fh.write((line + "\n").encode("utf-8"))
             n += 1
-    tmp.replace(path)  # readers never see a half-written file
     return n
 
 
-def read_records(path: Path) -> Iterator[NoticeRecord]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
+def write_records(path: Path | Location, records: Iterable[NoticeRecord]) -> int:
+    return write_lines(path, (json.dumps(notice_record_to_dict(rec), ensure_ascii=False) for rec in records))
+
+
+def read_records(path: Path | Location) -> Iterator[NoticeRecord]:
+    with Location.of(path).open_read() as fh:
+        for raw in fh:
+            line = raw.decode("utf-8")
             if line.strip():
                 yield notice_record_from_dict(json.loads(line))
 
@@ -283,12 +293,10 @@ def validate_stage(settings: Settings, run_id: str) -> StageReport:
 
     out_dir = run_dir(settings, run_id)
     records = list(read_records(out_dir / PARSED_FILE))
-    outcome = validate_records(records, data_docs_dir=settings.data_docs_dir, run_name=run_id)
+    outcome = validate_records(records, data_docs_dir=settings.location("data_docs"), run_name=run_id)
     write_records(out_dir / VALID_FILE, outcome.valid)
     rows = [q.to_row() for q in outcome.quarantined]
-    with (out_dir / QUARANTINE_FILE).open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    write_lines(out_dir / QUARANTINE_FILE, (json.dumps(row, ensure_ascii=False, default=str) for row in rows))
     if rows:
         runs.record_quarantine(_engine(settings), run_id, rows)
     return outcome.report
@@ -355,6 +363,9 @@ def finish_run(settings: Settings, run_id: str, reports: list[StageReport | dict
         runs.finish_run(_engine(settings), run_id, status=health.status, reports=merged,
                         reasons=health.reasons)
     finally:  # engineers hear once per run (also when recording it failed), never the subscribers
+        from .metrics import emit_run  # the same counts as StatsD metrics (QDP_STATSD_HOST); never raises
+
+        emit_run(settings, run_id, health.status, merged)
         if health.status != SUCCESS:
             from .alert.ops import notify_run_outcome
 

@@ -8,11 +8,16 @@ variable so that ``qdp run``, the DAGs and docker-compose share one vocabulary.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .storage import Location
 
 LIVE_HOST = "www.qingdao.gov.cn"
 LIVE_SITE_URL = f"https://{LIVE_HOST}"
@@ -21,7 +26,10 @@ USER_AGENT = "qingdao-plans/0.1 (+https://github.com/qingdao-plans/qingdao-plans
 # Every variable the code reads. docker-compose and the docs are checked against this list.
 ENV_VARS: dict[str, str] = {
     "QDP_SITE_URL": "Base URL of the site to crawl (default: the live site).",
-    "QDP_DATA_DIR": "Landing zone, staging files, Data Docs and the default SQLite warehouse.",
+    "QDP_DATA_DIR": ("Landing zone, staging files, Data Docs, reports and the default SQLite warehouse: a path, "
+                     "or an object-storage URL such as s3://bucket/prefix shared by workers on several hosts."),
+    "QDP_STORAGE_OPTIONS": ("JSON object of extra fsspec options for an object-storage QDP_DATA_DIR "
+                            "(credentials and endpoint normally come from AWS_* variables)."),
     "QDP_WAREHOUSE_URL": "SQLAlchemy URL of the warehouse (default: SQLite under QDP_DATA_DIR).",
     "QDP_EXPECTATIONS_DIR": "Folder of the Great Expectations suites (default: expectations/ of the source tree).",
     "QDP_CHANNELS_FILE": "YAML file listing the channels to watch (default: the packaged one).",
@@ -46,6 +54,9 @@ ENV_VARS: dict[str, str] = {
     "QDP_ALERT_MAX_NOTICES": "Notices listed in one alert message; the rest are counted (default 20).",
     "QDP_ALERT_MAX_AGE_HOURS": "An undelivered alert older than this is marked expired (default 72).",
     "QDP_ALERT_RETRY_SECONDS": "First retry delay of a failed delivery, doubled per attempt (default 300).",
+    "QDP_STATSD_HOST": "StatsD host that receives the pipeline's counts per run (default: none, no metrics sent).",
+    "QDP_STATSD_PORT": "UDP port of QDP_STATSD_HOST (default 8125; the compose stack's exporter listens on 9125).",
+    "QDP_STATSD_PREFIX": "Prefix of the pipeline's metric names (default qdp).",
     "QDP_ALERT_BASELINE": "first-load (default): a channel's first load is recorded, not announced; off: announce it.",
 }
 
@@ -57,6 +68,15 @@ def absolute_path(value: str | os.PathLike[str]) -> Path:
     in every stage and library that receives it (Great Expectations rejects relative folders).
     """
     return Path(os.path.abspath(os.path.expanduser(os.fspath(value))))
+
+
+_SECRET_KEY = re.compile(r"secret|password|token|key|credential", re.IGNORECASE)
+
+
+def mask_options(options: Mapping[str, object]) -> dict[str, object]:
+    """Storage options safe to print: values under secret-looking keys replaced by ``***``."""
+    return {k: ("***" if _SECRET_KEY.search(str(k)) and v else
+                mask_options(v) if isinstance(v, Mapping) else v) for k, v in options.items()}
 
 
 def mask_url(url: str) -> str:
@@ -74,6 +94,20 @@ def mask_url(url: str) -> str:
         return re.sub(r"(://[^/:@\s]*:)[^/@\s]+@", r"\1***@", url)
 
 
+def data_location(value: str | os.PathLike[str] | Location, options: Mapping[str, object] | None = None,
+                  ) -> Path | Location:
+    """``QDP_DATA_DIR`` as given: an absolute ``Path`` for a path or ``file://`` URL, an
+    ``etl.storage.Location`` for an object-storage URL (``s3://bucket/prefix``, ``memory://``)."""
+    from .storage import Location, is_url
+
+    if isinstance(value, Location):
+        return value.local_path if value.is_local else Location(value.protocol, value.path, options or value.options)
+    if is_url(str(value)):
+        loc = Location.of(str(value), options)
+        return loc.local_path if loc.is_local else loc
+    return absolute_path(value)
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -85,7 +119,8 @@ def _split(value: str) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class Settings:
     site_url: str = LIVE_SITE_URL
-    data_dir: Path = field(default_factory=lambda: Path("data"))
+    # A local Path, or an etl.storage.Location for an object-storage URL (s3://bucket/prefix).
+    data_dir: Path | Location = field(default_factory=lambda: Path("data"))
     warehouse_url_override: str | None = None
     channels_file: Path | None = None
     allowed_hosts: tuple[str, ...] = ()
@@ -109,10 +144,14 @@ class Settings:
     alert_retry_seconds: float = 300.0
     alert_baseline: str = "first-load"
     user_agent: str = USER_AGENT
+    storage_options: dict[str, object] = field(default_factory=dict, hash=False)
+    statsd_host: str | None = None
+    statsd_port: int = 8125
+    statsd_prefix: str = "qdp"
 
     def __post_init__(self) -> None:
         # Frozen dataclass: fix the paths once, whatever the caller passed.
-        object.__setattr__(self, "data_dir", absolute_path(self.data_dir))
+        object.__setattr__(self, "data_dir", data_location(self.data_dir, self.storage_options))
         if self.channels_file is not None:
             object.__setattr__(self, "channels_file", absolute_path(self.channels_file))
 
@@ -125,13 +164,25 @@ class Settings:
         value = getattr(self, name)
         if name == "warehouse_url_override" and value:
             return mask_url(value)
-        if name == "alert_urls":
+        if name in ("alert_urls", "ops_alert_urls"):
             return tuple(mask_url(u) for u in value)
+        if name == "storage_options":
+            return mask_options(value)
+        if name == "data_dir":
+            return mask_url(str(value))
         return value
 
     @property
+    def data_is_remote(self) -> bool:
+        """True when QDP_DATA_DIR is object storage (not the local disk)."""
+        return not isinstance(self.data_dir, Path)
+
+    @property
     def warehouse_url_masked(self) -> str:
-        return mask_url(self.warehouse_url)
+        try:
+            return mask_url(self.warehouse_url)
+        except ValueError as exc:
+            return f"(none: {exc})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -144,7 +195,15 @@ class Settings:
         if v := env.get("QDP_SITE_URL"):
             kw["site_url"] = v.rstrip("/")
         if v := env.get("QDP_DATA_DIR"):
-            kw["data_dir"] = Path(v)
+            kw["data_dir"] = v
+        if v := env.get("QDP_STORAGE_OPTIONS"):
+            try:
+                options = json.loads(v)
+            except ValueError as exc:
+                raise ValueError(f"QDP_STORAGE_OPTIONS is not JSON: {exc}") from None
+            if not isinstance(options, dict):
+                raise ValueError("QDP_STORAGE_OPTIONS must be a JSON object")
+            kw["storage_options"] = options
         if v := env.get("QDP_WAREHOUSE_URL"):
             kw["warehouse_url_override"] = v
         if v := env.get("QDP_CHANNELS_FILE"):
@@ -187,6 +246,12 @@ class Settings:
             kw["alert_max_age_hours"] = float(v)
         if v := env.get("QDP_ALERT_RETRY_SECONDS"):
             kw["alert_retry_seconds"] = float(v)
+        if v := env.get("QDP_STATSD_HOST"):
+            kw["statsd_host"] = v
+        if v := env.get("QDP_STATSD_PORT"):
+            kw["statsd_port"] = int(v)
+        if v := env.get("QDP_STATSD_PREFIX"):
+            kw["statsd_prefix"] = v
         if v := env.get("QDP_ALERT_BASELINE"):
             if v not in ("first-load", "off"):
                 raise ValueError(f"QDP_ALERT_BASELINE must be first-load or off, not {v!r}")
@@ -221,19 +286,36 @@ class Settings:
     def warehouse_url(self) -> str:
         if self.warehouse_url_override:
             return self.warehouse_url_override
+        if self.data_is_remote:
+            # SQLite needs a local file (and its locks need a local filesystem): no default here.
+            raise ValueError(f"QDP_DATA_DIR is object storage ({mask_url(str(self.data_dir))}); "
+                             "set QDP_WAREHOUSE_URL, the SQLite default lives on local disk only")
         return f"sqlite:///{self.data_dir / 'warehouse.sqlite'}"
 
     @property
-    def landing_dir(self) -> Path:
+    def landing_dir(self) -> Path | Location:
         return self.data_dir / "landing"
 
     @property
-    def staging_dir(self) -> Path:
+    def staging_dir(self) -> Path | Location:
         return self.data_dir / "staging"
 
     @property
-    def data_docs_dir(self) -> Path:
+    def data_docs_dir(self) -> Path | Location:
         return self.data_dir / "data_docs"
+
+    @property
+    def reports_dir(self) -> Path | Location:
+        return self.data_dir / "reports"
+
+    def location(self, *parts: str) -> Location:
+        """A file or folder under the data directory as an ``etl.storage.Location`` (local or remote)."""
+        from .storage import Location
+
+        loc = Location.of(self.data_dir, self.storage_options)
+        for part in parts:
+            loc = loc / part
+        return loc
 
     @property
     def site_host(self) -> str:

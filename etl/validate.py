@@ -12,18 +12,21 @@ importing this module stays cheap for DAG parsing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .logs import quiet_libraries
 from .records import PLAN_DOC_TYPES, NoticeRecord, StageReport, notice_record_to_dict
+from .storage import Location
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -256,14 +259,30 @@ def _reason(check: str, suites: dict[str, dict[str, Any]], suite: str) -> str:
     return f"failed {check}"
 
 
-def validate_records(records: list[NoticeRecord], *, data_docs_dir: Path | None = None,
+@contextlib.contextmanager
+def _local_docs_dir(docs: Location | None) -> Iterator[Path | None]:
+    """A local folder for Great Expectations' Data Docs site (its filesystem store backend needs
+    one): ``docs`` itself when it is local; for an object-storage ``docs``, a temporary folder
+    (``TMPDIR``) whose files are copied to ``docs`` afterwards and then removed."""
+    if docs is None or docs.is_local:
+        yield None if docs is None else docs.local_path
+        return
+    with tempfile.TemporaryDirectory(prefix="qdp-gx-docs-") as tmp:
+        yield Path(tmp)
+        n = docs.upload_tree(tmp)
+        log.info("Great Expectations Data Docs: %d file(s) copied to %s", n, docs)
+
+
+def validate_records(records: list[NoticeRecord], *, data_docs_dir: Path | Location | None = None,
                      run_name: str | None = None, suites: dict[str, dict[str, Any]] | None = None,
                      ) -> ValidationOutcome:
     """Split ``records`` into valid records and quarantined ones, running the GX suites."""
     started = time.perf_counter()
     suites = suites or load_suite_configs()
     frames = build_frames(records)
-    failures, summaries = run_suites(frames, suites=suites, data_docs_dir=data_docs_dir, run_name=run_name)
+    docs = None if data_docs_dir is None else Location.of(data_docs_dir)
+    with _local_docs_dir(docs) as gx_docs:
+        failures, summaries = run_suites(frames, suites=suites, data_docs_dir=gx_docs, run_name=run_name)
     report = StageReport("validate")
     quarantined: list[QuarantinedRecord] = []
     valid: list[NoticeRecord] = []
@@ -308,9 +327,9 @@ def validate_records(records: list[NoticeRecord], *, data_docs_dir: Path | None 
     report.counts["notices_valid"] = len(valid)
     report.details["suites"] = summaries
     report.details["success"] = all(s["success"] for s in summaries.values())
-    if data_docs_dir is not None:  # offline Data Docs: failing keys per check, a history of runs
+    if docs is not None:  # offline Data Docs: failing keys per check, a history of runs
         from .data_docs import record_validation
 
-        report.details["data_docs"] = str(record_validation(data_docs_dir, run_name, summaries, quarantined))
+        report.details["data_docs"] = str(record_validation(docs, run_name, summaries, quarantined))
     report.seconds = round(time.perf_counter() - started, 3)
     return ValidationOutcome(valid=valid, quarantined=quarantined, report=report, suite_results=summaries)

@@ -21,22 +21,41 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
+import time
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ..settings import Settings
+from ..storage import Location
 from .render import Message, clean_text
 
 log = logging.getLogger(__name__)
 ERROR_MAX = 500
 
 
-def _failures_file(settings: Settings, dag_id: str, dag_run_id: str) -> Path:
+def _failures_file(settings: Settings, dag_id: str, dag_run_id: str) -> Location:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{dag_id}__{dag_run_id}")
-    return settings.data_dir / "ops" / f"{safe}.jsonl"
+    return settings.location("ops", f"{safe}.jsonl")
+
+
+def _record_failure(path: Location, entry: dict[str, Any]) -> None:
+    line = json.dumps(entry, ensure_ascii=False) + "\n"
+    if path.is_local:
+        path.parent.mkdir()
+        with open(path.local_path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+        return
+    # Object stores have no append: one object per failure beside where the file would be.
+    (path.parent / f"{path.stem}" / f"{time.time_ns()}-{secrets.token_hex(4)}.json").write_text(line)
+
+
+def _read_failures(path: Location) -> list[str]:
+    if path.is_local:
+        return path.read_text().splitlines() if path.exists() else []
+    return [p.read_text().strip() for p in (path.parent / path.stem).glob("*.json")]
 
 
 def task_failure_callback(context: Mapping[str, Any]) -> None:
@@ -57,10 +76,7 @@ def task_failure_callback(context: Mapping[str, Any]) -> None:
     log.error("task failed: %s.%s run %s try %s: %s (log: %s)", dag_id, entry["task_id"], dag_run_id,
               entry["try_number"], entry["error"], log_url)
     try:
-        path = _failures_file(Settings.from_env(), dag_id, dag_run_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        _record_failure(_failures_file(Settings.from_env(), dag_id, dag_run_id), entry)
     except Exception:  # a callback must never raise
         log.exception("could not record the task failure for the run's ops message")
 
@@ -69,11 +85,8 @@ def recorded_task_failures(settings: Settings, dag_id: str | None, dag_run_id: s
     """Failures the callback recorded for one Airflow run, last try per task."""
     if not dag_id or not dag_run_id:
         return []
-    path = _failures_file(settings, dag_id, dag_run_id)
-    if not path.exists():
-        return []
     latest: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _read_failures(_failures_file(settings, dag_id, dag_run_id)):
         try:
             entry = json.loads(line)
         except ValueError:

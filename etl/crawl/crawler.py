@@ -22,9 +22,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -40,6 +38,7 @@ from ..encoding import decode_body
 from ..logs import Heartbeat
 from ..records import Channel, FetchRecord, ListEntry, StageReport
 from ..settings import Settings
+from ..storage import Location
 from .accept import Signatures, Verdict, check_attachment, check_detail, check_list, load_signatures
 from .config import read_yaml_config
 from .fetch import Fetcher, FetchResult, UrlPolicy, canonical_url, utc_now
@@ -221,8 +220,8 @@ def parse_list_page(body: bytes, charset: str | None, page_url: str, channel: Ch
 # --------------------------------------------------------------------------- channel state
 
 
-def _state_path(zone: LandingZone, channel: Channel) -> Path:
-    return zone.root / "state" / f"channel-{channel.key}.json"
+def _state_path(zone: LandingZone, channel: Channel) -> Location:
+    return Location.of(zone.root) / "state" / f"channel-{channel.key}.json"
 
 
 def _read_state(zone: LandingZone, channel: Channel) -> dict[str, Any]:
@@ -237,12 +236,8 @@ def _read_state(zone: LandingZone, channel: Channel) -> dict[str, Any]:
 
 
 def _write_state(zone: LandingZone, channel: Channel, state: dict[str, Any]) -> None:
-    path = _state_path(zone, channel)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{channel.key}-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(state, fh, ensure_ascii=False)
-    os.replace(tmp, path)
+    # Atomic: a temp file renamed into place locally, one PUT in an object store.
+    _state_path(zone, channel).write_text(json.dumps(state, ensure_ascii=False))
 
 
 # --------------------------------------------------------------------------- crawling

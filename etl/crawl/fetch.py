@@ -16,17 +16,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import posixpath
 import random
 import re
 import socket
-import tempfile
 import threading
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -39,6 +36,7 @@ from urllib3.exceptions import MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
 from ..settings import LIVE_HOST, Settings
+from ..storage import Location
 
 log = logging.getLogger(__name__)
 
@@ -447,7 +445,7 @@ class Fetcher:
         self._robots_down: dict[str, tuple[int, str]] = {}  # origin -> (status, reason), this run
         self.answered = 0  # responses received (any HTTP status): 0 after requests means "site unreachable"
         self.deadline = DeadlineWatch(settings.request_deadline)
-        self.robots_dir = settings.landing_dir / "robots"
+        self.robots_dir = Location.of(settings.landing_dir) / "robots"
 
     @property
     def retried(self) -> int:
@@ -463,7 +461,7 @@ class Fetcher:
         self.close()
 
     # ----------------------------------------------------------------- robots.txt
-    def _robots_cache_path(self, netloc: str) -> Path:
+    def _robots_cache_path(self, netloc: str) -> Location:
         return self.robots_dir / (re.sub(r"[^A-Za-z0-9_.-]", "_", netloc) + ".txt")
 
     def robots_allows(self, url: str) -> bool:
@@ -496,7 +494,7 @@ class Fetcher:
         parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
         cache = self._robots_cache_path(netloc)
         try:
-            fresh = time.time() - cache.stat().st_mtime < ROBOTS_TTL_SECONDS
+            fresh = time.time() - cache.mtime() < ROBOTS_TTL_SECONDS
         except FileNotFoundError:
             fresh = False
         if fresh:
@@ -533,12 +531,8 @@ class Fetcher:
                 log.warning("robots.txt of %s asks for Crawl-delay %s s; using %s s", netloc, delay, seconds)
             self.limiter.set_crawl_delay(netloc, seconds)
 
-    def _write_robots_cache(self, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".robots-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)  # atomic: concurrent channel crawls may refresh it together
+    def _write_robots_cache(self, path: Location, text: str) -> None:
+        path.write_text(text)  # atomic: concurrent channel crawls may refresh it together
 
     # ----------------------------------------------------------------- fetching
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:

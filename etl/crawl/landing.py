@@ -6,8 +6,10 @@ Layout under the root (``settings.landing_dir``)::
     manifest/<writer>.jsonl       manifest rows (FetchRecord as JSON), one file per writer
     robots/<host>.txt             cached robots.txt (see etl.crawl)
 
-Objects are written to a temporary file in the same directory and renamed into place, so a
-reader never sees half an object and two processes storing the same body race harmlessly.
+The root is a local folder or a folder of an object store (``QDP_DATA_DIR=s3://bucket/prefix``,
+see ``etl.storage``). Local objects are written to a temporary file in the same directory and
+renamed into place, so a reader never sees half an object and two processes storing the same body
+race harmlessly; in an object store one PUT is atomic by itself, with the same effect.
 
 Manifest concurrency: each ``LandingZone`` instance appends to its *own* file
 (``<host>-<pid>-<random>.jsonl``), and readers merge all files. Several Celery workers crawling
@@ -15,6 +17,12 @@ different channels into one landing zone therefore never write to the same file,
 correct on network filesystems where ``O_APPEND`` is not atomic (NFS), needs no lock, and
 confines a crash's torn last line to that writer's file. Readers skip an undecodable line with a
 warning and keep every other row.
+
+Object stores have no append: there a writer buffers its rows and writes them as whole segment
+objects, ``manifest/<writer>-<seq>.jsonl`` (every ``REMOTE_FLUSH_ROWS`` rows, after
+``REMOTE_FLUSH_SECONDS``, and on ``close``). Readers list and merge them like local files. A crash
+loses at most the unflushed rows of that writer; their bodies are stored, and the notices are
+simply fetched again by the next crawl (no ETag is known for them).
 """
 
 from __future__ import annotations
@@ -30,16 +38,20 @@ import re
 import secrets
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..records import FetchRecord
+from ..storage import Location, read_many
 
 log = logging.getLogger(__name__)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FIELDS = {f.name for f in dataclasses.fields(FetchRecord)}
+REMOTE_FLUSH_ROWS = 100  # object stores: rows per manifest segment at most
+REMOTE_FLUSH_SECONDS = 10.0  # ... and the longest a row waits in memory before it is written
 
 
 class LandingError(RuntimeError):
@@ -66,20 +78,35 @@ def _record_from_row(row: dict[str, Any]) -> FetchRecord:
 
 
 class LandingZone:
-    """Content-addressed body store and fetch manifest under ``root`` (created on first write)."""
+    """Content-addressed body store and fetch manifest under ``root`` (created on first write).
 
-    def __init__(self, root: Path | str):
-        self.root = Path(root)
+    ``root``: a local path, or an ``etl.storage.Location`` / fsspec URL of an object-store folder.
+    """
+
+    def __init__(self, root: Path | str | Location):
+        loc = Location.of(root)
+        self._loc = loc
+        # Local roots stay Paths (callers use pathlib on them); remote ones are Locations.
+        self.root: Path | Location = loc.local_path if loc.is_local else loc
         self.objects_dir = self.root / "objects"
         self.manifest_dir = self.root / "manifest"
         self._writer_path: Path | None = None
         self._writer: Any = None
+        self._writer_name: str | None = None
+        self._pending: list[str] = []  # remote: rows not yet written as a segment
+        self._pending_since = 0.0
+        self._segment = 0
+        self._stored: set[str] = set()  # objects this instance stored or saw: no second look
 
     def __repr__(self) -> str:
         return f"LandingZone({str(self.root)!r})"
 
+    @property
+    def is_local(self) -> bool:
+        return self._loc.is_local
+
     # ----------------------------------------------------------------- objects
-    def object_path(self, sha256: str) -> Path:
+    def object_path(self, sha256: str) -> Path | Location:
         if not _SHA256.match(sha256):
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         return self.objects_dir / sha256[:2] / f"{sha256}.gz"
@@ -91,20 +118,27 @@ class LandingZone:
         """Store ``body`` once; return its sha256 hex digest."""
         sha = hashlib.sha256(body).hexdigest()
         path = self.object_path(sha)
-        if path.is_file():
+        if sha in self._stored or path.is_file():
+            self._stored.add(sha)
+            return sha
+        # mtime=0: the same body always compresses to the same bytes.
+        data = gzip.compress(body, compresslevel=6, mtime=0)
+        if isinstance(path, Location):
+            path.write_bytes(data)  # one PUT: atomic in an object store
+            self._stored.add(sha)
             return sha
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{sha[:12]}-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                # mtime=0: the same body always compresses to the same bytes.
-                fh.write(gzip.compress(body, compresslevel=6, mtime=0))
+                fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self._stored.add(sha)
         return sha
 
     def get(self, sha256: str) -> bytes:
@@ -120,12 +154,14 @@ class LandingZone:
         return body
 
     # ----------------------------------------------------------------- manifest
+    def _new_writer_name(self) -> str:
+        host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
+        return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{host}-{os.getpid()}-{secrets.token_hex(4)}"
+
     def _open_writer(self) -> Any:
         if self._writer is None or self._writer.closed:
             self.manifest_dir.mkdir(parents=True, exist_ok=True)
-            host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
-            name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{host}-{os.getpid()}-{secrets.token_hex(4)}.jsonl"
-            self._writer_path = self.manifest_dir / name
+            self._writer_path = self.manifest_dir / f"{self._new_writer_name()}.jsonl"
             # "x": a writer never shares a file, not even by accident.
             self._writer = open(self._writer_path, "x", encoding="ascii", buffering=1)  # noqa: SIM115
         return self._writer
@@ -133,13 +169,35 @@ class LandingZone:
     def append(self, record: FetchRecord, **extra: Any) -> None:
         """Add a manifest row (also for 304s, rejections and failures). ``extra`` keys are kept in
         the file for people reading it; ``records()`` returns the FetchRecord."""
-        if record.sha256 is not None and not self.has(record.sha256):
+        if record.sha256 is not None and record.sha256 not in self._stored and not self.has(record.sha256):
             raise LandingError(f"manifest row for {record.url} names object {record.sha256}, which is not stored")
+        line = _record_to_json(record, extra) + "\n"
+        if not self.is_local:
+            if not self._pending:
+                self._pending_since = time.monotonic()
+            self._pending.append(line)
+            if (len(self._pending) >= REMOTE_FLUSH_ROWS
+                    or time.monotonic() - self._pending_since >= REMOTE_FLUSH_SECONDS):
+                self.flush()
+            return
         writer = self._open_writer()
-        writer.write(_record_to_json(record, extra) + "\n")
+        writer.write(line)
         writer.flush()
 
+    def flush(self) -> None:
+        """Object stores: write the buffered rows as this writer's next segment (no-op locally,
+        where every row is written as it comes)."""
+        if self.is_local or not self._pending:
+            return
+        if self._writer_name is None:
+            self._writer_name = self._new_writer_name()
+        self._segment += 1
+        segment = self.manifest_dir / f"{self._writer_name}-{self._segment:06d}.jsonl"
+        segment.write_bytes("".join(self._pending).encode("ascii"))
+        self._pending = []
+
     def close(self) -> None:
+        self.flush()
         if self._writer is not None and not self._writer.closed:
             os.fsync(self._writer.fileno())
             self._writer.close()
@@ -150,7 +208,10 @@ class LandingZone:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def manifest_files(self) -> list[Path]:
+    def manifest_files(self) -> list[Path] | list[Location]:
+        """Manifest files (local) or segment objects (object store), sorted by name."""
+        if isinstance(self.manifest_dir, Location):
+            return [p for p in self.manifest_dir.glob("*.jsonl") if p.name.endswith(".jsonl")]
         if not self.manifest_dir.is_dir():
             return []
         return sorted(self.manifest_dir.glob("*.jsonl"))
@@ -161,9 +222,14 @@ class LandingZone:
         A line that is not valid JSON (a torn last line after a crash, or a line another process
         is still writing) is skipped with a warning.
         """
-        for path in self.manifest_files():
-            with open(path, "rb") as fh:
-                data = fh.read()
+        files = self.manifest_files()
+        # Object stores: every segment fetched concurrently (one GET each, not one after another).
+        fetched = None if self.is_local else read_many(files)
+        for path in files:
+            try:
+                data = path.read_bytes() if fetched is None else fetched[path]
+            except (FileNotFoundError, KeyError):  # removed between listing and reading
+                continue
             lines = data.split(b"\n")
             for lineno, line in enumerate(lines, 1):
                 if not line.strip():

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import Settings
+from ..storage import Location
 from .data import ReportError, UnknownDepartmentError, build_report, resolve_departments
 from .text import render_text
 
@@ -38,18 +39,17 @@ def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2, default=str)
 
 
-def write_html(report: dict[str, Any], path: Path) -> Path:
+def write_html(report: dict[str, Any], path: Path | Location) -> Path | Location:
+    """Write the page to ``path`` (local, or an object under an object-storage QDP_DATA_DIR)."""
     from .html import render_html
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render_html(report), encoding="utf-8")
-    tmp.replace(path)  # a reader (or a browser tab) never sees half a page
+    # Whole or not at all: a reader (or a browser tab) never sees half a page.
+    Location.of(path).write_text(render_html(report))
     return path
 
 
-def reports_dir(settings: Settings) -> Path:
-    return settings.data_dir / "reports"
+def reports_dir(settings: Settings) -> Path | Location:
+    return settings.reports_dir
 
 
 def write_run_report(settings: Settings, run_id: str) -> Path | None:
@@ -64,10 +64,8 @@ def write_run_report(settings: Settings, run_id: str) -> Path | None:
         return None
 
 
-def write_html_copy(source: Path, target: Path) -> None:
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(source.read_bytes())
-    tmp.replace(target)
+def write_html_copy(source: Path | Location, target: Path | Location) -> None:
+    Location.of(target).write_bytes(Location.of(source).read_bytes())
 
 
 __all__ = [

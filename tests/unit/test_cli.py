@@ -48,3 +48,19 @@ def test_report_on_an_empty_warehouse_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("QDP_DATA_DIR", str(tmp_path))
     with pytest.raises(SystemExit, match="qdp migrate"):
         main(["report"])
+
+
+def test_run_that_cannot_begin_says_why_without_the_password(capsys, monkeypatch):
+    """The warehouse URL in the failure message has its password masked; an object-storage data
+    dir without QDP_WAREHOUSE_URL is a clear failure, not a traceback from the error handler."""
+    monkeypatch.setenv("QDP_WAREHOUSE_URL", "postgresql+psycopg2://qdp:hunter2@127.0.0.1:1/qdp")
+    monkeypatch.setenv("QDP_SITE_URL", "http://127.0.0.1:9")
+    assert main(["run", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "run FAILED before it began" in err and "hunter2" not in err and "***" in err
+
+    monkeypatch.delenv("QDP_WAREHOUSE_URL")
+    monkeypatch.setenv("QDP_DATA_DIR", "memory://qdp-cli-test/data")
+    assert main(["run", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "run FAILED before it began" in err and "set QDP_WAREHOUSE_URL" in err

@@ -169,6 +169,34 @@ def test_airflow_metrics_go_to_a_statsd_exporter():
     exporter = SERVICES[env["AIRFLOW__METRICS__STATSD_HOST"]]
     assert exporter["image"].startswith("prom/statsd-exporter:")
     assert f"--statsd.listen-udp=:{env['AIRFLOW__METRICS__STATSD_PORT']}" in exporter["command"]
+    # The pipeline's own counts go to the same exporter (etl/metrics.py).
+    assert env["QDP_STATSD_HOST"] == env["AIRFLOW__METRICS__STATSD_HOST"]
+    assert env["QDP_STATSD_PORT"] == env["AIRFLOW__METRICS__STATSD_PORT"]
+    assert env["QDP_STATSD_PREFIX"] != env["AIRFLOW__METRICS__STATSD_PREFIX"]
+
+
+def test_object_store_is_minio_shared_by_every_airflow_service():
+    """QDP_DATA_DIR defaults to a MinIO bucket: workers on several hosts share landing zone and
+    staging files. The bucket and the pipeline's own (non-root) account are made before Airflow starts."""
+    minio, init = SERVICES["minio"], SERVICES["minio-init"]
+    for image in (minio["image"], init["image"]):
+        assert re.fullmatch(r"minio/(minio|mc):RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", image), image
+    assert "healthcheck" in minio
+    assert init["depends_on"]["minio"]["condition"] == "service_healthy"
+    script = "\n".join(init["command"])
+    bucket = re.search(r"QDP_DATA_DIR: s3://\$\{OBJECT_STORE_BUCKET:-([a-z0-9-]+)\}/", (ROOT / "docker-compose.yml").read_text())
+    assert bucket, "QDP_DATA_DIR is not an s3:// URL of the OBJECT_STORE_BUCKET bucket"
+    assert _env(init)["OBJECT_STORE_BUCKET"] == f"${{OBJECT_STORE_BUCKET:-{bucket.group(1)}}}"
+    assert 'mc mb --ignore-existing "store/$${OBJECT_STORE_BUCKET}"' in script
+    assert 'mc admin user add store "$${OBJECT_STORE_ACCESS_KEY}"' in script
+    assert "readwrite" in script
+    for name in AIRFLOW_SERVICES:
+        env = _env(SERVICES[name])
+        assert env["QDP_DATA_DIR"].startswith("s3://"), name
+        assert env["AWS_ENDPOINT_URL"] == "http://minio:9000", name
+        assert env["AWS_ACCESS_KEY_ID"].startswith("${OBJECT_STORE_ACCESS_KEY:?"), name  # not MinIO's root
+        assert SERVICES[name]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
+    assert all(not str(p).startswith("9000") for p in minio.get("ports", []))  # S3 API stays internal
 
 
 # --------------------------------------------------------------------------- the compose CLI
@@ -224,6 +252,14 @@ def test_compose_config_is_valid_with_the_example_env_filled_in(compose, tmp_pat
     assert config["services"]["airflow-init"]["user"] == "0:0"
     assert config["services"]["airflow-scheduler"]["user"] == "50000:0"
     assert 'chown -R "50000:0"' in "\n".join(config["services"]["airflow-init"]["command"])
+    assert env["QDP_DATA_DIR"] == "s3://qdp/data"
+    assert env["AWS_SECRET_ACCESS_KEY"] == "test-object-store-secret-key"
+    assert config["services"]["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == "test-minio-root-password"
+    init = config["services"]["minio-init"]
+    assert init["environment"]["OBJECT_STORE_BUCKET"] == "qdp"
+    assert init["environment"]["OBJECT_STORE_SECRET_KEY"] == "test-object-store-secret-key"
+    # The script's variables are the container's ($$ escapes compose's interpolation; v1 keeps it).
+    assert re.search(r'mc mb --ignore-existing "store/\$\$?\{OBJECT_STORE_BUCKET\}"', "\n".join(init["command"]))
 
 
 def test_compose_refuses_to_start_without_the_env_file(compose, tmp_path):
