@@ -115,7 +115,8 @@ def crawl_stage(settings: Settings, channel_keys: list[str] | None = None, *, fu
 
 def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> StageReport:
     """Parse every notice's latest accepted page unless it is what the warehouse already holds
-    as that notice's current revision (all pages if ``reparse``). Keyed by notice *and* content:
+    as that notice's current revision or as the page last loaded from the notice's URL (a copy
+    folded into another notice included; all pages if ``reparse``). Keyed by notice *and* content:
     identical bytes under two notices give two notices, and a good page for a notice whose current
     revision differs (even if it equals an older revision) is parsed and loaded as a new revision.
 
@@ -128,13 +129,13 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
     started = time.perf_counter()
     report = StageReport("parse")
     zone = LandingZone(settings.landing_dir)
-    current = {} if reparse else load.current_content_hashes(_engine(settings))
+    loaded = {} if reparse else load.loaded_page_hashes(_engine(settings))
     out_dir = run_dir(settings, run_id)
     failed: list[dict[str, Any]] = []
 
     def records() -> Iterator[NoticeRecord]:
         for fetch in sorted(zone.latest().values(), key=lambda r: (r.host, r.notice_id)):
-            if current.get((fetch.host, fetch.notice_id)) == fetch.sha256:
+            if fetch.sha256 in loaded.get((fetch.host, fetch.notice_id), ()):
                 report.add("skipped_already_loaded")
                 continue
             try:
