@@ -21,8 +21,8 @@ import unicodedata
 # "详见附件" pages of two different documents must not fold into one.
 MIN_TEXT_CHARS = 30
 _SPACE = re.compile(r"\s+")
-# Header debris some bodies start with: the posting date and source may differ between copies.
-_HEADER = re.compile(r"^(?:青岛政务网)?(?:发布日期:\d{4}-\d{1,2}-\d{1,2})?(?:来源:[^字]{0,40})?(?:字体大小:?打印)?")
+# Header debris a text capture may start with: the posting date may differ between copies.
+_HEADER = re.compile(r"^(?:青岛政务网)?(?:发布日期:\d{4}-\d{1,2}-\d{1,2})?")
 
 
 def normalise_text(text: str) -> str:
