@@ -66,6 +66,7 @@ LIST_CONTAINERS = (
 # A detail page: t<YYYYMMDD>_<id>.shtml or tnull_<id>.shtml (current site), or a pre-2020 page
 # /n172/.../<18 digits>.html (the id is the 18-digit number; old links still point there).
 DETAIL_URL = re.compile(r"/(?:(?:t\d{8}|tnull)_(\d+)\.s?html?|n172/(?:[^/?#]+/)*(\d{18})\.html?)$")
+OLD_PAGE_COUNT = re.compile(r"共\s*(\d+)\s*页")  # the pre-2020 pager's "共3页 当前第1页"
 OLD_DETAIL_URL = re.compile(r"/n172/(?:[^/?#]+/)*\d{18}\.html?$")
 # A department sub-folder of a folder list (smhd years): <slug>_<digits>/ or .../index.shtml.
 FOLDER_URL = re.compile(r"/([a-z][a-z0-9]*_\d+)/(?:index\.s?html?)?$")
@@ -153,6 +154,7 @@ class ListPage:
     # Sub-folders one level below the page (an smhd year page): (first-page URL, title, list date).
     folders: list[tuple[str, str, dt.date | None]] = field(default_factory=list)
     old_site: bool = False  # a pre-2020 list page (index.html, index_2.html, ...)
+    from_two: bool = False  # page_count counts pages named index.html, index_2.html, ... (old site)
 
 
 def detail_id(url: str) -> int | None:
@@ -260,16 +262,19 @@ def parse_list_page(body: bytes, charset: str | None, page_url: str, channel: Ch
                                  list_date=_entry_date(li) if li is not None else None, channel=channel.key))
     page_count = None
     name = ("index", "shtml")
+    from_two = False
     if m := PAGER.search(text):
         page_count = int(m.group(1))
         name = (m.group(3), m.group(4))
+    elif old_site and (m := OLD_PAGE_COUNT.search(text)):
+        page_count, name, from_two = int(m.group(1)), ("index", "html"), True
     next_url = None
     for a in doc.iter("a"):
         if (a.text_content() or "").strip() in NEXT_PAGE_TEXTS and a.get("href"):
             with contextlib.suppress(ValueError):  # a broken 下一页 link: rely on the pager
                 next_url = canonical_url(a.get("href"), base=page_url)
             break
-    return ListPage(entries, refused, page_count, name, next_url, folders, old_site)
+    return ListPage(entries, refused, page_count, name, next_url, folders, old_site, from_two)
 
 
 # --------------------------------------------------------------------------- channel state
@@ -549,7 +554,8 @@ def _walk_list(ctx: _Ctx, first_url: str, *, top: bool, validators: dict[str, An
         ctx.bar.update(1)
         index += 1
         if page.page_count is not None:
-            nxt = list_page_url(first_url, index, *page.page_name) if index < page.page_count else None
+            nxt = None if index >= page.page_count else old_list_page_url(first_url, index) if page.from_two \
+                else list_page_url(first_url, index, *page.page_name)
             probing = False
         elif page.next_url is not None:
             nxt, probing = page.next_url, False
