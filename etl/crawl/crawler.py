@@ -565,7 +565,8 @@ def _walk_list(ctx: _Ctx, first_url: str, *, top: bool, validators: dict[str, An
             nxt = None
         if all_before:
             nxt = None
-        if cp is not None:
+        if cp is not None and not any(_pending_key(e.host, e.notice_id) in ctx.pending for e in entries):
+            # Checkpointed only when every notice it lists is stored: a resumed backfill retries the rest.
             cp["done"][str(index - 1)] = {
                 "next": nxt, "probing": probing,
                 "folders": [[f, t, d.isoformat() if d else None] for f, t, d in page.folders] if top else []}
@@ -852,3 +853,49 @@ def crawl(settings: Settings, channels: list[Channel] | None = None, *, full: bo
 
 def _progress(channels: Iterable[Channel], enabled: bool) -> Iterable[Channel]:
     return tqdm(list(channels), desc="crawl", unit="channel", disable=not enabled)
+
+
+# --------------------------------------------------------------------------- backfill sessions
+
+
+def _session_path(zone: LandingZone) -> Path:
+    return zone.root / "state" / "backfill.json"
+
+
+def backfill_session(settings: Settings, since: int, channel_keys: list[str]) -> tuple[str, bool]:
+    """The id of the backfill to run and whether it resumes an interrupted one.
+
+    A backfill records its session in the landing zone's state folder until it has finished;
+    ``qdp backfill`` with the same year and channels continues it (list pages walked are
+    checkpointed in each channel's state under this id), anything else starts a new one."""
+    zone = LandingZone(settings.landing_dir)
+    try:
+        path = _session_path(zone)
+        try:
+            current = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            current = None
+        keys = sorted(channel_keys)
+        if isinstance(current, dict) and current.get("since") == since and current.get("channels") == keys:
+            return str(current["session"]), True
+        session = f"{utc_now():%Y%m%dT%H%M%SZ}-{os.getpid()}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".backfill-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"session": session, "since": since, "channels": keys, "started_at": utc_now().isoformat()}, fh)
+        os.replace(tmp, path)
+        return session, False
+    finally:
+        zone.close()
+
+
+def end_backfill_session(settings: Settings, session: str) -> None:
+    """Forget a finished backfill (the next ``qdp backfill`` walks everything again)."""
+    zone = LandingZone(settings.landing_dir)
+    try:
+        path = _session_path(zone)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if json.loads(path.read_text(encoding="utf-8")).get("session") == session:
+                path.unlink()
+    finally:
+        zone.close()

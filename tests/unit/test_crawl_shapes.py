@@ -272,3 +272,64 @@ def test_old_site_probe_ending_on_an_empty_page_is_the_end(serve, tmp_path) -> N
     report = crawl_channel(_settings(site, tmp_path), N172)
     assert report.details["channel_status"]["n172-zwgk"]["status"] == "ok"
     assert report.counts["new_notices"] == 4
+
+
+# --------------------------------------------------------------------------- backfill walks
+
+L = "/zwgk/xxgk/jyj/gkml/ghjh/"
+PLAIN = Channel(key="jyj-ghjh", department_code="jyj", column="gkml/ghjh", list_path=L, department="青岛市教育局")
+
+
+def _plain_pages(years: tuple[int, ...] = (2024, 2023, 2022)) -> dict[str, str]:
+    """One list page per year, newest first, two notices each."""
+    pages: dict[str, str] = {}
+    for p, year in enumerate(years):
+        entries = [(f"./{year}03/t{year}0301_{year}{k:03d}.shtml", f"{year}年通知{k}", f"{year}-03-01") for k in (1, 2)]
+        pages[L + ("index.shtml" if p == 0 else f"index_{p}.shtml")] = _list(entries, _pager(len(years), p))
+        for href, title, _ in entries:
+            pages[L + href[2:]] = _detail(title)
+    return pages
+
+
+def test_backfill_since_skips_older_entries_and_stops_the_walk(serve, tmp_path) -> None:
+    site = serve(_plain_pages())
+    report = crawl_channel(_settings(site, tmp_path), PLAIN, walk_all=True, since=2023, session="s1")
+    assert report.details["channel_status"]["jyj-ghjh"]["status"] == "ok"
+    assert report.counts["new_notices"] == 4 and report.counts["before_since"] == 2
+    assert L + "2022" + "03/t20220301_2022001.shtml" not in site.hits
+    assert report.counts["list_pages"] == 3  # the 2022 page is read once, then the list stops
+
+
+class Interrupt(BaseException):
+    """Stands in for a kill: nothing below the crawler catches it."""
+
+
+def test_an_interrupted_backfill_walk_resumes_after_its_checkpointed_pages(serve, tmp_path, monkeypatch) -> None:
+    from etl.crawl import fetch
+
+    site = serve(_plain_pages())
+    settings = _settings(site, tmp_path)
+    real_get = fetch.Fetcher.get
+
+    def dying_get(self, url, **kw):
+        if url.endswith("index_2.shtml"):
+            raise Interrupt
+        return real_get(self, url, **kw)
+
+    monkeypatch.setattr(fetch.Fetcher, "get", dying_get)
+    with pytest.raises(Interrupt):
+        crawl_channel(settings, PLAIN, walk_all=True, since=2019, session="s1")
+    monkeypatch.setattr(fetch.Fetcher, "get", real_get)
+    assert len(LandingZone(settings.landing_dir).latest()) == 4
+    site.hits.clear()
+    resumed = crawl_channel(settings, PLAIN, walk_all=True, since=2019, session="s1")
+    assert resumed.details["channel_status"]["jyj-ghjh"]["status"] == "ok"
+    # Pages 1 and 2 were checkpointed: only page 3 and its notices are requested.
+    assert sorted(site.hits) == sorted([L + "index_2.shtml", L + "202203/t20220301_2022001.shtml",
+                                        L + "202203/t20220301_2022002.shtml"])
+    site.hits.clear()
+    done = crawl_channel(settings, PLAIN, walk_all=True, since=2019, session="s1")
+    assert done.counts["requests"] == 0 and done.counts["channels_ok"] == 1  # this session walked it
+    site.hits.clear()
+    fresh = crawl_channel(settings, PLAIN, walk_all=True, since=2019, session="s2")  # a new backfill
+    assert fresh.counts["list_pages"] == 3 and fresh.counts["detail_fetched"] == 0  # stored pages not refetched
