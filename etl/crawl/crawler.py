@@ -71,7 +71,7 @@ OLD_DETAIL_URL = re.compile(r"/n172/(?:[^/?#]+/)*\d{18}\.html?$")
 # A department sub-folder of a folder list (smhd years): <slug>_<digits>/ or .../index.shtml.
 FOLDER_URL = re.compile(r"/([a-z][a-z0-9]*_\d+)/(?:index\.s?html?)?$")
 # A list page of the pre-2020 site: index.html, index_2.html, ... (pages numbered from 2).
-OLD_LIST_URL = re.compile(r"/n172/(?:[^/?#]+/)*index(?:_(\d+))?\.html?$")
+OLD_LIST_URL = re.compile(r"/n172/(?:[^/?#]+/)*(?:index(?:_\d+)?\.html?)?$")
 PAGER = re.compile(r"""createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*["']([\w-]+)["']\s*,\s*["'](\w+)["']""")
 NEXT_PAGE_TEXTS = ("下一页", "下页", "下一頁")
 COUNT_NAMES = ("list_pages", "detail_fetched", "not_modified", "retried", "failed", "new_notices",

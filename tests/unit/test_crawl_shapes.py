@@ -156,6 +156,9 @@ def test_old_site_list_page_and_detail_ids() -> None:
     assert [e.notice_id for e in page.entries] == [210305093012345678, 190101093012345000]
     assert page.entries[0].url == "https://www.qingdao.gov.cn/n172/n24624151/n24627255/n24627269/210305093012345678.html"
     assert page.old_site and page.page_count is None and page.next_url is None
+    as_dir = parse_list_page(html.encode(), "utf-8", url.removesuffix("index.html"), N172,
+                             UrlPolicy(Settings(site_url=BASE)))
+    assert as_dir.old_site and len(as_dir.entries) == 2  # a list_path ending in "/" is the same list
     assert old_list_page_url(url, 1) == BASE + "/n172/n24624151/n24627255/index_2.html"
     assert old_list_page_url(url, 2) == BASE + "/n172/n24624151/n24627255/index_3.html"
     assert detail_id("https://h/n172/a/b/210305093012345678.html") == 210305093012345678
