@@ -17,10 +17,11 @@ Per record, against the notice's revisions already in the warehouse:
 Notices that disappear from the site's lists are never deleted: absence from a load is no signal.
 
 One document, many URLs: a record whose content key (``etl.dedupe.text_key``: normalised title and
-main text) equals a current notice's under another (host, notice_id) is the same document posted
-again (another column, a mirror host). It is folded into that notice, never loaded as a notice of
-its own: its URL is recorded in ``notice_url``, an equal text changes nothing, a changed text is a
-new revision of the one notice, and no second alert is queued. Of the postings of one document the
+main text) equals a current notice's under another (host, notice_id), published within
+``FOLD_MAX_DAYS`` of it, is the same document posted again (another column, a mirror host). It
+is folded into that notice, never loaded as a notice of its own: its URL is recorded in
+``notice_url``, an equal text changes nothing, a changed text is a new revision of the one
+notice, and no second alert is queued. Of the postings of one document the
 lowest (host, notice_id) keys the notice, whichever was loaded first (a higher one loaded earlier
 is re-keyed, items, links and outbox row included), so a backfill and a watch run agree. On
 PostgreSQL the batch takes a transaction-scoped advisory lock per content key and per notice key
@@ -324,20 +325,22 @@ def _resolve_postings(conn: sa.Connection, recs: list[NoticeRecord], folded: lis
     for h, i in conn.execute(sa.select(n.c.host, n.c.notice_id).where(n.c.notice_id.in_(ids)).distinct()):
         owner.setdefault((h, i), (h, i))  # notices loaded before notice_url existed
     wanted = sorted({k for k in tkeys.values() if k})
-    by_text: dict[str, Key] = {}
+    by_text: dict[str, dict[Key, dt.date | None]] = {}  # content key -> current notices and their dates
     if wanted:
-        rows = conn.execute(sa.select(n.c.text_sha256, n.c.host, n.c.notice_id)
+        rows = conn.execute(sa.select(n.c.text_sha256, n.c.host, n.c.notice_id, n.c.published)
                             .where(n.c.is_current, n.c.text_sha256.in_(wanted)))
-        for tk, h, i in rows:
-            by_text[tk] = min(by_text.get(tk, (h, i)), (h, i))
+        for tk, h, i, published in rows:
+            by_text.setdefault(tk, {})[(h, i)] = published
     out: list[_Posting] = []
     for rec in sorted(recs, key=lambda r: r.key):  # stable: a notice's records keep their order
         posted, tk = rec.key, tkeys[id(rec)]
+        same = sorted(k for k, published in by_text.get(tk or "", {}).items()
+                      if k != posted and _same_posting_time(published, rec.parsed.published))
         if posted in owner:
             key = owner[posted]
             mode = "own" if key == posted else "alias"
-        elif tk and tk in by_text and by_text[tk] != posted:
-            other = by_text[tk]
+        elif same:
+            other = same[0]
             if other < posted:
                 key, mode = other, "alias"
             else:  # this posting sorts first: the stored copy's notice becomes this one
@@ -345,7 +348,9 @@ def _resolve_postings(conn: sa.Connection, recs: list[NoticeRecord], folded: lis
                 for p, k in owner.items():
                     if k == other:
                         owner[p] = posted
-                by_text = {t: (posted if k == other else k) for t, k in by_text.items()}
+                for notices in by_text.values():
+                    if other in notices:
+                        notices[posted] = notices.pop(other)
                 key, mode = posted, "folded"
                 folded.append([other[0], other[1], posted[0], posted[1]])
             owner[posted] = key
@@ -353,11 +358,21 @@ def _resolve_postings(conn: sa.Connection, recs: list[NoticeRecord], folded: lis
             key, mode = posted, "own"
             owner[posted] = key
             if tk:
-                by_text.setdefault(tk, key)
+                by_text.setdefault(tk, {})[key] = rec.parsed.published
         if mode == "alias":
             folded.append([posted[0], posted[1], key[0], key[1]])
         out.append(_Posting(rec, key, tk, mode))
     return out
+
+
+# Two postings of one text are one document when published within this many days of each other
+# (a double posting, a mirror, the 2020 re-posting keep the date or differ by days); the same text
+# published again months later is a new announcement (a notice template re-issued).
+FOLD_MAX_DAYS = 31
+
+
+def _same_posting_time(a: dt.date | None, b: dt.date | None) -> bool:
+    return a is None or b is None or abs((a - b).days) <= FOLD_MAX_DAYS
 
 
 def _rekey(conn: sa.Connection, old: Key, rec: NoticeRecord) -> None:

@@ -135,6 +135,20 @@ def test_postgresql_comments_come_from_the_dictionary(engine):
     assert types["record_values"] == "jsonb"
 
 
+def _load_as_of_0008(engine, rec) -> None:
+    """One notice with its sections and items, in the columns revision 0008 has."""
+    from etl.load import ITEM_COLUMNS, SECTION_COLUMNS, _child_rows, _notice_row
+
+    row = _notice_row(rec, rec.key, rec.url, rec.channel, None, 1, rec.fetched_at, rec.fetched_at, None, None)
+    row.pop("text_sha256")
+    sections, items, targets = [], [], []
+    with engine.begin() as conn:
+        rev_id = conn.execute(schema.notice.insert().values(**row).returning(schema.notice.c.notice_rev_id)).scalar_one()
+        _child_rows(rec, rec.key, rev_id, sections, items, targets)
+        conn.execute(schema.plan_section.insert(), [dict(zip(SECTION_COLUMNS, r, strict=True)) for r in sections])
+        conn.execute(schema.plan_item.insert(), [dict(zip(ITEM_COLUMNS, r, strict=True)) for r in items])
+
+
 def test_a_0004_warehouse_upgrades_in_place(warehouse_url):
     """An old warehouse (0004, JSON written with \\u escapes) keeps its rows and gains the new views."""
     engine = warehouse.get_engine(warehouse_url)
@@ -143,9 +157,9 @@ def test_a_0004_warehouse_upgrades_in_place(warehouse_url):
     assert "\\u" in escaped
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE department SET aliases = :a WHERE name = '青岛市教育局'"), {"a": escaped})
-    # Today's loader also writes the alert outbox (0006), so items are loaded just before 0009.
+    # Rows as a loader of 0008 wrote them (today's loader needs notice_url, 0010), just before 0009.
     warehouse.upgrade(engine, "0008")
-    load_notices(engine, [make_notice_record(3000001, items=2)])
+    _load_as_of_0008(engine, make_notice_record(3000001, items=2))
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE department SET aliases = :a WHERE name = '青岛市教育局'"), {"a": escaped})
         conn.execute(sa.text("UPDATE plan_item SET lead_units = :a"), {"a": json.dumps(["青岛市教育局"])})

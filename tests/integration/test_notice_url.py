@@ -201,3 +201,15 @@ def test_concurrent_loads_of_the_two_copies_give_one_notice():
         assert [(r[1], r[2]) for r in state["notice"]] == [(a.notice_id, 1)]
         assert len(state["urls"]) == 2 and state["outbox"] == [(HOST, a.notice_id)]
         warehouse.dispose_engine(url)
+
+
+def test_the_same_text_published_months_later_is_a_new_notice(engine):
+    """A notice template re-issued (same title and text, months apart) is a new announcement;
+    the double posting of one document is days apart at most."""
+    a, b = _copies()
+    b.parsed.published = a.parsed.published + dt.timedelta(days=120)
+    report = load_notices(engine, [a, b])
+    assert report.counts["notices_new"] == 2 and "notices_folded" not in report.counts
+    c = dataclasses.replace(b, notice_id=3012999, url=JHMB.format(3012999), content_sha256="d" * 64,
+                            parsed=dataclasses.replace(b.parsed, published=a.parsed.published + dt.timedelta(days=1)))
+    assert load_notices(engine, [c]).details["folded"] == [[HOST, c.notice_id, HOST, a.notice_id]]
