@@ -115,7 +115,9 @@ def notices_pipeline():
         since = _backfill_since(params)
         # A backfill's session is the DAG run: a retried task resumes from its checkpointed list pages.
         session = f"airflow:{ctx['dag'].dag_id}:{ctx['run_id']}" if since is not None else None
-        return crawl_stage(_settings(channel_key), [channel_key], full=bool(params and params["full_crawl"]),
+        # A backfill never re-checks stored notices (that is what full_crawl adds to a full walk).
+        full = bool(params and params["full_crawl"]) and since is None
+        return crawl_stage(_settings(channel_key), [channel_key], full=full,
                            walk_all=since is not None, since=since, session=session).to_dict()
 
     @task

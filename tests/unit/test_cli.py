@@ -48,3 +48,15 @@ def test_report_on_an_empty_warehouse_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("QDP_DATA_DIR", str(tmp_path))
     with pytest.raises(SystemExit, match="qdp migrate"):
         main(["report"])
+
+
+def test_backfill_refuses_a_bad_year_and_unknown_channels(monkeypatch, tmp_path):
+    monkeypatch.setenv("QDP_DATA_DIR", str(tmp_path))
+    with pytest.raises(SystemExit, match="--since 19 is not a year"):
+        main(["backfill", "--since", "19"])
+    with pytest.raises(SystemExit, match="unknown channel"):
+        main(["backfill", "--since", "2019", "--channel", "no-such-channel"])
+    with pytest.raises(SystemExit) as exc:  # --since is required
+        main(["backfill"])
+    assert exc.value.code == 2
+    assert not (tmp_path / "warehouse.sqlite").exists()  # nothing began
