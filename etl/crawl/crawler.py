@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import tempfile
 import time
 from collections import Counter
@@ -858,6 +859,11 @@ def _progress(channels: Iterable[Channel], enabled: bool) -> Iterable[Channel]:
 # --------------------------------------------------------------------------- backfill sessions
 
 
+# An interrupted backfill resumed later than this starts over: its checkpoints are too old to trust
+# (lists have moved on) and whoever runs it again most likely means a new backfill.
+BACKFILL_SESSION_MAX_AGE = dt.timedelta(days=7)
+
+
 def _session_path(zone: LandingZone) -> Path:
     return zone.root / "state" / "backfill.json"
 
@@ -866,8 +872,9 @@ def backfill_session(settings: Settings, since: int, channel_keys: list[str]) ->
     """The id of the backfill to run and whether it resumes an interrupted one.
 
     A backfill records its session in the landing zone's state folder until it has finished;
-    ``qdp backfill`` with the same year and channels continues it (list pages walked are
-    checkpointed in each channel's state under this id), anything else starts a new one."""
+    ``qdp backfill`` with the same year and channels within ``BACKFILL_SESSION_MAX_AGE`` continues
+    it (list pages walked are checkpointed in each channel's state under this id), anything else
+    starts a new one."""
     zone = LandingZone(settings.landing_dir)
     try:
         path = _session_path(zone)
@@ -877,8 +884,15 @@ def backfill_session(settings: Settings, since: int, channel_keys: list[str]) ->
             current = None
         keys = sorted(channel_keys)
         if isinstance(current, dict) and current.get("since") == since and current.get("channels") == keys:
-            return str(current["session"]), True
-        session = f"{utc_now():%Y%m%dT%H%M%SZ}-{os.getpid()}"
+            try:
+                age = utc_now() - dt.datetime.fromisoformat(current["started_at"])
+            except (KeyError, TypeError, ValueError):
+                age = BACKFILL_SESSION_MAX_AGE
+            if age < BACKFILL_SESSION_MAX_AGE:
+                return str(current["session"]), True
+            log.info("backfill session %s is older than %s: starting a new one", current.get("session"),
+                     BACKFILL_SESSION_MAX_AGE)
+        session = f"{utc_now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".backfill-", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

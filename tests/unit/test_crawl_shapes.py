@@ -336,3 +336,24 @@ def test_an_interrupted_backfill_walk_resumes_after_its_checkpointed_pages(serve
     site.hits.clear()
     fresh = crawl_channel(settings, PLAIN, walk_all=True, since=2019, session="s2")  # a new backfill
     assert fresh.counts["list_pages"] == 3 and fresh.counts["detail_fetched"] == 0  # stored pages not refetched
+
+
+def test_backfill_sessions_resume_only_the_same_recent_backfill(tmp_path) -> None:
+    import json
+
+    from etl.crawl import backfill_session, end_backfill_session
+
+    settings = Settings(data_dir=tmp_path)
+    first, resumed = backfill_session(settings, 2019, ["b", "a"])
+    assert not resumed
+    assert backfill_session(settings, 2019, ["a", "b"]) == (first, True)
+    path = LandingZone(settings.landing_dir).root / "state" / "backfill.json"
+    stale = json.loads(path.read_text())
+    stale["started_at"] = (dt.datetime.now(dt.UTC) - dt.timedelta(days=8)).isoformat()
+    path.write_text(json.dumps(stale))
+    second, resumed = backfill_session(settings, 2019, ["a", "b"])
+    assert not resumed and second != first  # a week-old session is not resumed
+    other, resumed = backfill_session(settings, 2020, ["a", "b"])  # another year: a new backfill
+    assert not resumed
+    end_backfill_session(settings, other)
+    assert not path.exists()
