@@ -28,7 +28,10 @@ Two DAGs share these tasks:
    either way, told apart by which of the two tasks failed and by `etl_run.health_reasons`.
 
 Every task calls one function of the `etl` package; nothing here imports pandas or GX.
-Params: `full_crawl` re-reads every list page and re-checks known notices (backfill).
+Params: `full_crawl` re-reads every list page and re-checks known notices; `backfill_since` (daily
+DAG only, a year) turns the run into `qdp backfill --since YEAR`: every list page walked once,
+entries listed before the year skipped, what is loaded recorded as alert baseline (a re-run task
+resumes from its checkpointed list pages).
 """
 
 from __future__ import annotations
@@ -80,6 +83,11 @@ def _stage(etl_run_id: str, stage: str):
     return settings
 
 
+def _backfill_since(params) -> int | None:
+    value = (params or {}).get("backfill_since")
+    return int(value) if value not in (None, "") else None
+
+
 def notices_pipeline():
     """The task graph; decorated below into the daily and the hourly DAG."""
 
@@ -102,8 +110,15 @@ def notices_pipeline():
     def crawl_channel(channel_key: str, params=None) -> dict:
         from etl.pipeline import crawl_stage
 
-        get_current_context()["channel_key"] = channel_key  # type: ignore[typeddict-unknown-key]
-        return crawl_stage(_settings(channel_key), [channel_key], full=bool(params and params["full_crawl"])).to_dict()
+        ctx = get_current_context()
+        ctx["channel_key"] = channel_key  # type: ignore[typeddict-unknown-key]
+        since = _backfill_since(params)
+        # A backfill's session is the DAG run: a retried task resumes from its checkpointed list pages.
+        session = f"airflow:{ctx['dag'].dag_id}:{ctx['run_id']}" if since is not None else None
+        # A backfill never re-checks stored notices (that is what full_crawl adds to a full walk).
+        full = bool(params and params["full_crawl"]) and since is None
+        return crawl_stage(_settings(channel_key), [channel_key], full=full,
+                           walk_all=since is not None, since=since, session=session).to_dict()
 
     @task
     def parse(etl_run_id: str, crawled: list[dict]) -> dict:
@@ -118,10 +133,11 @@ def notices_pipeline():
         return validate_stage(_stage(etl_run_id, "validate"), etl_run_id).to_dict()
 
     @task
-    def load(etl_run_id: str, validated: dict) -> dict:
+    def load(etl_run_id: str, validated: dict, params=None) -> dict:
         from etl.pipeline import load_stage
 
-        return load_stage(_stage(etl_run_id, "load"), etl_run_id).to_dict()
+        backfill = _backfill_since(params) is not None  # a backfill is the alert baseline
+        return load_stage(_stage(etl_run_id, "load"), etl_run_id, backfill=backfill).to_dict()
 
     @task(outlets=[PLAN_ITEMS])
     def publish_plan_items(loaded: dict) -> None:
@@ -184,10 +200,16 @@ def _full_crawl_param(default: bool) -> dict:
                                 description="Re-read every list page and re-check known notices")}
 
 
+BACKFILL_PARAM = {"backfill_since": Param(
+    None, type=["null", "integer"], minimum=1990,
+    description="Backfill (qdp backfill --since YEAR): walk every list page once, skip entries listed before "
+                "this year, load what is found as the alert baseline (nothing announced). Empty: a normal run.")}
+
+
 qingdao_notices_etl = dag(
     dag_id="qingdao_notices_etl", doc_md=__doc__, schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False, max_active_runs=1,
-    dagrun_timeout=DAILY_RUN_TIMEOUT, tags=["qingdao", "etl"], params=_full_crawl_param(True),
+    dagrun_timeout=DAILY_RUN_TIMEOUT, tags=["qingdao", "etl"], params={**_full_crawl_param(True), **BACKFILL_PARAM},
     default_args=DEFAULT_ARGS,
 )(notices_pipeline)()
 

@@ -1,6 +1,7 @@
 """``qdp``: the pipeline from the command line (same functions and settings as the DAGs).
 
     qdp run                      whole pipeline in this process (crawl → … → alert)
+    qdp backfill --since 2019    walk every list page once, load what is found as alert baseline
     qdp sample-site --port 8765  serve the local replica of the site
     qdp crawl | parse FILE | validate | load | compare | alert | migrate | report
     qdp diff PREV CUR            compare two plan pages item by item (no warehouse)
@@ -46,16 +47,16 @@ RUN_EXIT_CODES = """exit codes (the run's status in etl_run):
   143          stopped by SIGTERM (a timeout): the run is recorded as failed"""
 
 
+def _terminated(signum, _frame):
+    # SIGTERM (a timeout, a scheduler stopping the job): unwind, so the run closes itself as
+    # failed instead of staying `running` until the next run abandons it.
+    raise SystemExit(128 + signum)
+
+
 def cmd_run(args, settings: Settings) -> int:
     from .pipeline import run_pipeline
-    from .report import ReportError, print_summary
 
-    def terminated(signum, _frame):
-        # SIGTERM (a timeout, a scheduler stopping the job): unwind, so the run closes itself as
-        # failed instead of staying `running` until the next run abandons it.
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, terminated)
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         result = run_pipeline(settings, full=args.full, progress=not args.quiet, backfill=args.backfill)
     except Exception as exc:  # the run could not even begin: warehouse unreachable or unmigratable
@@ -64,6 +65,38 @@ def cmd_run(args, settings: Settings) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+    return _print_run(result, args, settings)
+
+
+def cmd_backfill(args, settings: Settings) -> int:
+    import datetime as dt
+
+    from .pipeline import run_backfill
+
+    this_year = dt.date.today().year
+    if not 1990 <= args.since <= this_year + 1:
+        raise SystemExit(f"qdp backfill: --since {args.since} is not a year between 1990 and {this_year + 1}")
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        result = run_backfill(settings, args.since, args.channel or None, progress=not args.quiet)
+    except ValueError as exc:  # an unknown channel
+        raise SystemExit(f"qdp backfill: {exc}") from exc
+    except Exception as exc:
+        logging.getLogger("etl.cli").exception("backfill could not begin")
+        print(f"backfill FAILED before it began (warehouse {settings.warehouse_url!r}): {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not args.json:
+        session = result[0].details.get("backfill_session") if result else None
+        resumed = bool(result and result[0].details.get("resumed"))
+        print(f"backfill since {args.since}: session {session}{' (resumed)' if resumed else ''}")
+    return _print_run(result, args, settings)
+
+
+def _print_run(result, args, settings: Settings) -> int:
+    from .report import ReportError, print_summary
+
     for r in result:
         _print_report(r, args.json)
     health = result.health
@@ -72,7 +105,7 @@ def cmd_run(args, settings: Settings) -> int:
     else:
         if health.status != "failed":
             try:
-                print_summary(settings, departments=args.department)
+                print_summary(settings, departments=getattr(args, "department", None))
             except ReportError as exc:  # the summary is a courtesy; the exit code is the run's health
                 print(f"qdp run: no summary: {exc}", file=sys.stderr)
         print(f"run {result.run_id}: {health.status.upper()}")
@@ -291,6 +324,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backfill", action="store_true", help="record new notices as known without announcing them")
     p.add_argument("--department", action="append",
                    help="department (name or alias) of the year-over-year tables; repeatable; default: all")
+
+    p = sub.add_parser(
+        "backfill", help="walk every list page of every channel once and load what is found as the alert baseline",
+        description="Walk every list page of every channel (or of those named) once, at QDP_RATE_LIMIT, "
+                    "fetch the notices listed in or after --since YEAR that are not stored yet, and load "
+                    "them as the alert baseline (nothing is announced). Resumable: after an interruption the "
+                    "same command continues where it stopped, without fetching stored pages again.",
+        epilog=RUN_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=cmd_backfill)
+    p.add_argument("--since", type=int, required=True, metavar="YEAR",
+                   help="skip list entries dated before this year (undated ones are fetched)")
+    p.add_argument("--channel", action="append", help="only this channel key (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the stage reports and the run's health as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = add("sample-site", cmd_sample_site, "serve the local replica of www.qingdao.gov.cn")
     p.add_argument("--port", type=int, default=8765)

@@ -113,9 +113,8 @@ def stage_started(settings: Settings, run_id: str, stage: str) -> None:
     log.info("run %s: stage %s started", run_id, stage)
 
 
-def crawl_stage(settings: Settings, channel_keys: list[str] | None = None, *, full: bool = False,
-                progress: bool = False) -> StageReport:
-    """Discover and fetch new or changed notices into the landing zone."""
+def select_channels(settings: Settings, channel_keys: list[str] | None = None) -> list[Any]:
+    """The configured channels, or those named (unknown names are an error)."""
     from . import crawl
 
     channels = crawl.load_channels(settings)
@@ -124,12 +123,24 @@ def crawl_stage(settings: Settings, channel_keys: list[str] | None = None, *, fu
         if unknown:
             raise ValueError(f"unknown channel(s): {', '.join(sorted(unknown))}")
         channels = [c for c in channels if c.key in channel_keys]
-    return crawl.crawl(settings, channels, full=full, progress=progress)
+    return channels
+
+
+def crawl_stage(settings: Settings, channel_keys: list[str] | None = None, *, full: bool = False,
+                progress: bool = False, walk_all: bool = False, since: int | None = None,
+                session: str | None = None) -> StageReport:
+    """Discover and fetch new or changed notices into the landing zone. ``walk_all``, ``since`` and
+    ``session``: a backfill (every list page, entries listed before ``since`` skipped, resumable)."""
+    from . import crawl
+
+    return crawl.crawl(settings, select_channels(settings, channel_keys), full=full, progress=progress,
+                       walk_all=walk_all, since=since, session=session)
 
 
 def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> StageReport:
     """Parse every notice's latest accepted page unless it is what the warehouse already holds
-    as that notice's current revision (all pages if ``reparse``). Keyed by notice *and* content:
+    as that notice's current revision or as the page last loaded from the notice's URL (a copy
+    folded into another notice included; all pages if ``reparse``). Keyed by notice *and* content:
     identical bytes under two notices give two notices, and a good page for a notice whose current
     revision differs (even if it equals an older revision) is parsed and loaded as a new revision.
 
@@ -142,7 +153,7 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
     started = time.perf_counter()
     report = StageReport("parse")
     zone = LandingZone(settings.landing_dir)
-    current = {} if reparse else load.current_content_hashes(_engine(settings))
+    loaded = {} if reparse else load.loaded_page_hashes(_engine(settings))
     out_dir = run_dir(settings, run_id)
     failed: list[dict[str, Any]] = []
 
@@ -150,7 +161,7 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
 
     def records() -> Iterator[NoticeRecord]:
         for fetch in sorted(zone.latest().values(), key=lambda r: (r.host, r.notice_id)):
-            if fetch.attachments is None and current.get((fetch.host, fetch.notice_id)) == fetch.sha256:
+            if fetch.attachments is None and fetch.sha256 in loaded.get((fetch.host, fetch.notice_id), ()):
                 # Landed and loaded before attachments were crawled: as before (not re-read every run);
                 # a full crawl lists its documents, and it is parsed again with them.
                 report.add("skipped_already_loaded")
@@ -171,7 +182,7 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
                 log.warning("notice %s deferred: %s", fetch.url, docs)
                 continue
             content_sha256 = notice_content_hash(fetch.sha256, docs)
-            if current.get((fetch.host, fetch.notice_id)) == content_sha256:
+            if content_sha256 in loaded.get((fetch.host, fetch.notice_id), ()):
                 report.add("skipped_already_loaded")
                 continue
             try:
@@ -396,11 +407,13 @@ class RunResult(list):
 
 def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = False,
                  dag_id: str | None = None, dag_run_id: str | None = None,
-                 backfill: bool = False) -> RunResult:
+                 backfill: bool = False, since: int | None = None, session: str | None = None,
+                 channel_keys: list[str] | None = None) -> RunResult:
     """Every stage in order, in this process (``qdp run``); never raises for a stage's failure.
 
     A crashed crawl still lets what was landed be parsed and loaded (the run is ``failed`` all the
     same); a later stage crashing stops the run there. The verdict is ``result.health``.
+    ``since``/``session``/``channel_keys``: see ``run_backfill``.
     """
     run_id = begin_run(settings, dag_id=dag_id, dag_run_id=dag_run_id, owner_pid=os.getpid())
     reports: list[StageReport] = []
@@ -418,7 +431,8 @@ def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = Fal
         return report
 
     try:
-        stage("crawl", crawl_stage, settings, full=full, progress=progress)
+        stage("crawl", crawl_stage, settings, channel_keys, full=full, progress=progress,
+              walk_all=session is not None, since=since, session=session)
         if (stage("parse", parse_stage, settings, run_id)
                 and stage("validate", validate_stage, settings, run_id)
                 and (load_report := stage("load", load_stage, settings, run_id, backfill=backfill))):
@@ -432,3 +446,31 @@ def run_pipeline(settings: Settings, *, full: bool = False, progress: bool = Fal
     for r in reports:
         r.details.setdefault("run_id", run_id)
     return RunResult(run_id, reports, health)
+
+
+def run_backfill(settings: Settings, since: int, channel_keys: list[str] | None = None, *,
+                 progress: bool = False) -> RunResult:
+    """``qdp backfill``: one run that walks every list page of every channel (or of those named)
+    once, at the configured rate limit, skipping entries listed before ``since``, and loads what
+    it finds as the alert baseline (nothing is announced).
+
+    Resumable: list pages walked are checkpointed under a session id kept in the landing zone
+    until the backfill has finished, so after an interruption (even SIGKILL) the same command
+    continues where it stopped; notices already stored are never fetched again. The session ends
+    when the run was not ``failed`` and every channel was walked to its end.
+    """
+    from . import crawl
+
+    keys = [c.key for c in select_channels(settings, channel_keys)]
+    session, resumed = crawl.backfill_session(settings, since, keys)
+    log.info("backfill since %d of %d channel(s): %s session %s", since, len(keys),
+             "resuming" if resumed else "new", session)
+    result = run_pipeline(settings, progress=progress, backfill=True, since=since, session=session,
+                          channel_keys=channel_keys)
+    crawled = next((r for r in result if r.stage == "crawl"), None)
+    statuses = crawled.details.get("channel_status", {}) if crawled else {}
+    if result.health.status != "failed" and statuses and all(s["status"] == "ok" for s in statuses.values()):
+        crawl.end_backfill_session(settings, session)
+    for r in result:
+        r.details.update(backfill_session=session, resumed=resumed)
+    return result

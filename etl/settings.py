@@ -44,6 +44,8 @@ ENV_VARS: dict[str, str] = {
     "QDP_RESPECT_ROBOTS": "Honour robots.txt (default true).",
     "QDP_REQUEST_DEADLINE": "Total seconds one HTTP request may take: connect, headers and body (default 60).",
     "QDP_RETRY_BACKOFF": "Seconds before a failed or rejected notice is retried, doubling per attempt (default 300).",
+    "QDP_FOLDER_RECHECK_HOURS": "Folder lists (smhd years): hours after which a department sub-folder whose entry "
+                                "on the year page shows no date is re-read on a watch run (default 24; 0: every run).",
     "QDP_PAGE_SIGNATURES": "YAML file of page signatures for the acceptance gate (default: the packaged one).",
     "QDP_TASK_RETRIES": "Retries of each Airflow task (default 2; read when the DAG file is parsed).",
     "QDP_ALERT_URLS": "Apprise URLs that receive new-notice alerts, space or comma separated.",
@@ -134,6 +136,7 @@ class Settings:
     respect_robots: bool = True
     request_deadline: float = 60.0
     retry_backoff: float = 300.0
+    folder_recheck_hours: float = 24.0
     page_signatures_file: Path | None = None
     alert_urls: tuple[str, ...] = ()
     alert_doc_types: tuple[str, ...] = ()
@@ -230,6 +233,8 @@ class Settings:
             kw["request_deadline"] = float(v)
         if v := env.get("QDP_RETRY_BACKOFF"):
             kw["retry_backoff"] = float(v)
+        if v := env.get("QDP_FOLDER_RECHECK_HOURS"):
+            kw["folder_recheck_hours"] = float(v)
         if v := env.get("QDP_PAGE_SIGNATURES"):
             kw["page_signatures_file"] = Path(v)
         if v := env.get("QDP_ALERT_URLS"):

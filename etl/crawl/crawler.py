@@ -4,11 +4,19 @@ For each channel: read list page 1 (``<list_path>``), then ``index_1.shtml``, ``
 ... (page count from the TRS pager ``createPageHTML(count, current, "index", "shtml")``, else
 the 下一页 link), take every detail link, and fetch the notices the landing zone does not have.
 
+Other list shapes: a folder list (an smhd year page whose entries are department sub-folders
+``<slug>_<digits>/index.shtml``) is descended one level, each sub-folder being an ordinary list with
+its own pager; a pre-2020 list (``/n172/.../index.html``) pages ``index_2.html``, ``index_3.html``
+... and its ``<18 digits>.html`` detail pages are notices like any other.
+
 Incremental by default: the walk stops at the first list page whose notices are all known, so
-an unchanged channel costs one request. A channel whose previous crawl did not finish cleanly
-(a list page or a detail page failed) is walked to its end instead, so nothing listed below the
-first known page is lost. ``full=True`` reads every list page (up to ``settings.max_list_pages``)
-and re-checks known notices with conditional requests; a changed body is stored as a new version.
+an unchanged channel costs one request. A folder list's year page is fetched with its stored
+validators, and only the sub-folders it shows as new or with a newer date are read (see
+``_folder_due``), so an unchanged folder channel costs one request too. A channel whose previous
+crawl did not finish cleanly (a list page or a detail page failed) is walked to its end instead,
+so nothing listed below the first known page is lost. ``full=True`` reads every list page (up to
+``settings.max_list_pages``) and re-checks known notices with conditional requests; a changed body
+is stored as a new version.
 
 Process safety (several Celery workers crawling different channels into one landing zone):
 objects are content-addressed and renamed into place, each process writes its own manifest
@@ -23,6 +31,7 @@ import datetime as dt
 import json
 import logging
 import re
+import secrets
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -55,8 +64,15 @@ LIST_CONTAINERS = (
     "//ul[contains(concat(' ', normalize-space(@class), ' '), ' list-ul ')]",
     "//*[contains(concat(' ', normalize-space(@class), ' '), ' list-ul ')]",
 )
-# A detail page of the current URL scheme: t<YYYYMMDD>_<id>.shtml or tnull_<id>.shtml.
-DETAIL_URL = re.compile(r"/(?:t\d{8}|tnull)_(\d+)\.s?html?$")
+# A detail page: t<YYYYMMDD>_<id>.shtml or tnull_<id>.shtml (current site), or a pre-2020 page
+# /n172/.../<18 digits>.html (the id is the 18-digit number; old links still point there).
+DETAIL_URL = re.compile(r"/(?:(?:t\d{8}|tnull)_(\d+)\.s?html?|n172/(?:[^/?#]+/)*(\d{18})\.html?)$")
+OLD_PAGE_COUNT = re.compile(r"共\s*(\d+)\s*页")  # the pre-2020 pager's "共3页 当前第1页"
+OLD_DETAIL_URL = re.compile(r"/n172/(?:[^/?#]+/)*\d{18}\.html?$")
+# A department sub-folder of a folder list (smhd years): <slug>_<digits>/ or .../index.shtml.
+FOLDER_URL = re.compile(r"/([a-z][a-z0-9]*_\d+)/(?:index\.s?html?)?$")
+# A list page of the pre-2020 site: index.html, index_2.html, ... (pages numbered from 2).
+OLD_LIST_URL = re.compile(r"/n172/(?:[^/?#]+/)*(?:index(?:_\d+)?\.html?)?$")
 PAGER = re.compile(r"""createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*["']([\w-]+)["']\s*,\s*["'](\w+)["']""")
 NEXT_PAGE_TEXTS = ("下一页", "下页", "下一頁")
 COUNT_NAMES = ("list_pages", "detail_fetched", "not_modified", "retried", "failed", "new_notices",
@@ -137,6 +153,37 @@ class ListPage:
     page_count: int | None  # from the pager, when present
     page_name: tuple[str, str] = ("index", "shtml")  # pager's file name and extension
     next_url: str | None = None  # the 下一页 link, when present
+    # Sub-folders one level below the page (an smhd year page): (first-page URL, title, list date).
+    folders: list[tuple[str, str, dt.date | None]] = field(default_factory=list)
+    old_site: bool = False  # a pre-2020 list page (index.html, index_2.html, ...)
+    from_two: bool = False  # page_count counts pages named index.html, index_2.html, ... (old site)
+
+
+def detail_id(url: str) -> int | None:
+    """Notice id of a detail-page URL, or None when the URL is not a detail page."""
+    m = DETAIL_URL.search(url.split("?", 1)[0])
+    return int(m.group(1) or m.group(2)) if m else None
+
+
+def old_list_page_url(first_page_url: str, index: int) -> str:
+    """URL of pre-2020 list page ``index`` (0-based): index.html, index_2.html, index_3.html ..."""
+    if index == 0:
+        return first_page_url
+    base = first_page_url if first_page_url.endswith("/") else first_page_url.rsplit("/", 1)[0] + "/"
+    return f"{base}index_{index + 1}.html"
+
+
+def _folder_of(url: str, page_url: str) -> str | None:
+    """First-page URL of the sub-folder ``url`` names, when it sits one level below ``page_url``."""
+    path = url.split("?", 1)[0]
+    m = FOLDER_URL.search(path)
+    if not m:
+        return None
+    page_dir = page_url.split("?", 1)[0].rsplit("/", 1)[0] + "/"
+    folder_dir = path[: m.start()] + "/"
+    if folder_dir != page_dir:
+        return None
+    return f"{page_dir}{m.group(1)}/index.shtml" if not path.endswith((".shtml", ".html", ".htm")) else path
 
 
 def list_page_url(first_page_url: str, index: int, name: str = "index", ext: str = "shtml") -> str:
@@ -176,7 +223,9 @@ def parse_list_page(body: bytes, charset: str | None, page_url: str, channel: Ch
         strict = False
     entries: list[ListEntry] = []
     refused: list[tuple[str, str]] = []
+    folders: list[tuple[str, str, dt.date | None]] = []
     seen: set[tuple[str, int]] = set()
+    old_site = bool(OLD_LIST_URL.search(page_url.split("?", 1)[0]))
     for a, li in links:
         href = a.get("href", "").strip()
         if href.startswith(("javascript:", "mailto:", "#")):
@@ -190,13 +239,23 @@ def parse_list_page(body: bytes, charset: str | None, page_url: str, channel: Ch
         if not policy.allowed(url):
             refused.append((url, "off-site link"))
             continue
-        m = DETAIL_URL.search(url.split("?", 1)[0])
-        if not m:
-            if strict:
-                refused.append((url, "not a detail page of the current URL scheme"))
+        nid = detail_id(url)
+        if nid is not None and not old_site and OLD_DETAIL_URL.search(url.split("?", 1)[0]):
+            # A current list's link into the pre-2020 site: often dead, and those pages are watched
+            # through their own /n172/ lists; following it would leave the channel incomplete.
+            refused.append((url, "a pre-2020 (/n172/) page linked from a current list"))
+            continue
+        if nid is None:
+            folder = _folder_of(url, page_url) if strict else None
+            if folder is not None:
+                if folder not in {f for f, _, _ in folders}:
+                    title = (a.get("title") or a.text_content() or "").strip()
+                    folders.append((folder, title, _entry_date(li) if li is not None else None))
+            elif strict:
+                refused.append((url, "neither a detail page nor a sub-folder list"))
             continue
         host, stored_url = policy.stored(url)
-        key = (host, int(m.group(1)))
+        key = (host, nid)
         if key in seen:
             continue
         seen.add(key)
@@ -205,16 +264,19 @@ def parse_list_page(body: bytes, charset: str | None, page_url: str, channel: Ch
                                  list_date=_entry_date(li) if li is not None else None, channel=channel.key))
     page_count = None
     name = ("index", "shtml")
+    from_two = False
     if m := PAGER.search(text):
         page_count = int(m.group(1))
         name = (m.group(3), m.group(4))
+    elif old_site and (m := OLD_PAGE_COUNT.search(text)):
+        page_count, name, from_two = int(m.group(1)), ("index", "html"), True
     next_url = None
     for a in doc.iter("a"):
         if (a.text_content() or "").strip() in NEXT_PAGE_TEXTS and a.get("href"):
             with contextlib.suppress(ValueError):  # a broken 下一页 link: rely on the pager
                 next_url = canonical_url(a.get("href"), base=page_url)
             break
-    return ListPage(entries, refused, page_count, name, next_url)
+    return ListPage(entries, refused, page_count, name, next_url, folders, old_site, from_two)
 
 
 # --------------------------------------------------------------------------- channel state
@@ -490,20 +552,239 @@ class _Walk:
 
     list_problem: str | None = None  # why the walk stopped before the channel's last list page
     list_problem_page: int = 0  # 0-based index of that page
+    list_problem_top: bool = True  # on the channel's own list (a sub-folder's failure only makes it incomplete)
     site_change: str | None = None
     accepted: int = 0  # detail bodies accepted this run
     structural: list[tuple[str, str]] = field(default_factory=list)  # (url, selector) of pages lacking title/body
+    partial_view: bool = False  # some listed notices were not seen (resumed pages, since-year cut, folders skipped)
 
 
 def _list_problem(report: StageReport, walk: _Walk, index: int, url: str, status: int, reason: str,
-                  channel: Channel) -> None:
-    walk.list_problem = f"list page {index + 1} ({url}): {reason}"
-    walk.list_problem_page = index
+                  channel: Channel, *, top: bool = True) -> None:
+    problem = f"list page {index + 1} ({url}): {reason}"
+    if walk.list_problem is None or (top and not walk.list_problem_top):
+        walk.list_problem, walk.list_problem_page, walk.list_problem_top = problem, index, top
     report.details["failed"].append({"url": url, "status": status, "reason": reason})
-    log.error("channel %s: %s", channel.key, walk.list_problem)
+    log.error("channel %s: %s", channel.key, problem)
 
 
-def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -> StageReport:
+@dataclass
+class _Ctx:
+    """One channel's crawl: what every list walk of it shares."""
+
+    run: _Run
+    channel: Channel
+    report: StageReport
+    walk: _Walk
+    pending: dict[str, dict[str, Any]]
+    seen: set[str]  # pending keys of the notices listed this run
+    now: dt.datetime
+    full: bool  # re-check known notices with conditional requests
+    may_stop_early: bool  # stop a list at its first page whose notices are all known
+    since: int | None  # backfill: skip entries listed before this year, stop a list once all are older
+    checkpoint: dict[str, Any] | None  # backfill: list pages already walked in this session
+    save: Any  # () -> None: write the channel state (checkpoint included)
+    bar: Any
+    beat: Heartbeat
+    requests0: int
+
+
+@dataclass
+class _ListWalk:
+    reached_end: bool = False
+    folders: list[tuple[str, str, dt.date | None]] = field(default_factory=list)
+    not_modified: bool = False  # the first page answered 304 to the stored validators
+    validators: dict[str, str | None] | None = None  # ETag / Last-Modified of the first page
+
+
+def _walk_list(ctx: _Ctx, first_url: str, *, top: bool, validators: dict[str, Any] | None = None) -> _ListWalk:
+    """Read one list (the channel's, or one sub-folder's) page by page and fetch what it lists.
+
+    Pagination: the TRS pager, else the 下一页 link, else (pre-2020 lists, which may have neither)
+    index_2.html, index_3.html ... until a page is missing or lists nothing: past the first page
+    that is the end of the list, not a site change."""
+    run, channel, report, walk = ctx.run, ctx.channel, ctx.report, ctx.walk
+    settings, fetcher = run.settings, run.fetcher
+    out = _ListWalk()
+    cp = None
+    if ctx.checkpoint is not None:
+        cp = ctx.checkpoint["lists"].setdefault(first_url, {"done": {}, "end": False})
+    url: str | None = first_url
+    index = 0
+    probing = False  # this page's URL was guessed (old site): missing or empty = end of list
+    while url is not None and index < settings.max_list_pages:
+        if cp is not None and (done := cp["done"].get(str(index))) is not None:
+            # Resumed backfill: this page and the notices it listed were handled before the interruption.
+            out.folders.extend((f[0], f[1], dt.date.fromisoformat(f[2]) if f[2] else None) for f in done["folders"])
+            walk.partial_view = True
+            url, index, probing = done["next"], index + 1, done.get("probing", False)
+            continue
+        cond = validators if index == 0 and validators else {}
+        result = fetcher.get(url, etag=cond.get("etag"), last_modified=cond.get("last_modified"))
+        if result.outcome == "not_modified":
+            report.add("list_not_modified")
+            out.not_modified = True
+            out.validators = dict(validators or {})
+            return out
+        if result.outcome != "ok":
+            if probing and result.status == 404:
+                out.reached_end = True
+                break
+            report.add("failed" if result.outcome == "failed" else "refused")
+            _list_problem(report, walk, index, url, result.status, f"{result.outcome}: {result.reason}", channel,
+                          top=top)
+            if top and index == 0 and result.status == 404:
+                walk.site_change = f"first list page {url} is gone (HTTP 404): the channel moved?"
+            break
+        if index == 0:
+            out.validators = {"etag": result.etag, "last_modified": result.last_modified}
+        body = result.body or b""
+        verdict = check_list(body, result.charset, run.signatures, result.headers)
+        page = parse_list_page(body, result.charset, result.url, channel, fetcher.policy) if verdict.accepted \
+            else None
+        empty = page is not None and not page.entries and not page.folders
+        if empty and not probing:
+            verdict = check_list(body, result.charset, run.signatures, result.headers, empty=True)
+        if not verdict.accepted:
+            report.add("pages_rejected")
+            report.add("list_rejected")
+            report.details["rejected"].append({"url": url, "status": result.status, "check": verdict.code,
+                                               "reason": verdict.reason})
+            _list_problem(report, walk, index, url, result.status, f"rejected: {verdict.reason}", channel, top=top)
+            break
+        assert page is not None
+        report.add("list_pages")
+        for ref_url, reason in page.refused:
+            report.add("refused")
+            report.details["refused"].append({"url": ref_url, "status": None, "reason": reason})
+        if empty:
+            if probing:
+                out.reached_end = True
+                break
+            _list_problem(report, walk, index, url, result.status, "the list page lists no notices", channel, top=top)
+            if index == 0 and top:
+                walk.site_change = _empty_list_diagnosis(body, result.charset, url)
+            break
+        if top:
+            out.folders.extend(page.folders)
+        else:  # one level only: a folder inside a sub-folder is not followed
+            for f_url, _, _ in page.folders:
+                report.add("refused")
+                report.details["refused"].append({"url": f_url, "status": None, "reason": "folder below a sub-folder"})
+        entries = page.entries
+        all_before = False
+        if ctx.since is not None and entries:
+            # Lists run newest first: once every dated entry of a page is older, the rest are too.
+            all_before = all(e.list_date is not None and e.list_date.year < ctx.since for e in entries)
+            kept = [e for e in entries if e.list_date is None or e.list_date.year >= ctx.since]
+            if len(kept) < len(entries):
+                report.add("before_since", len(entries) - len(kept))
+                walk.partial_view = True
+            entries = kept
+        for e in entries:
+            ctx.seen.add(_pending_key(e.host, e.notice_id))
+        todo = [e for e in entries if (e.host, e.notice_id) not in run.fetched_this_run]
+        if ctx.may_stop_early and page.entries and all(
+                (e.host, e.notice_id) in run.known and not _outstanding(run, run.known[(e.host, e.notice_id)])
+                for e in todo):
+            break
+        _fetch_entries(ctx, todo, page, index)
+        ctx.bar.update(1)
+        index += 1
+        if page.page_count is not None:
+            nxt = None if index >= page.page_count else old_list_page_url(first_url, index) if page.from_two \
+                else list_page_url(first_url, index, *page.page_name)
+            probing = False
+        elif page.next_url is not None:
+            nxt, probing = page.next_url, False
+        elif page.old_site:
+            nxt, probing = old_list_page_url(first_url, index), True
+        else:
+            nxt = None
+        if all_before:
+            nxt = None
+        if cp is not None and not any(_pending_key(e.host, e.notice_id) in ctx.pending for e in entries):
+            # Checkpointed only when every notice it lists is stored: a resumed backfill retries the rest.
+            cp["done"][str(index - 1)] = {
+                "next": nxt, "probing": probing,
+                "folders": [[f, t, d.isoformat() if d else None] for f, t, d in page.folders] if top else []}
+            ctx.save()
+        url = nxt
+    else:
+        out.reached_end = url is None
+    if url is not None and index >= settings.max_list_pages:
+        log.warning("channel %s: stopped at the list-page limit (%d, QDP_MAX_PAGES) in %s; older pages not read",
+                    channel.key, settings.max_list_pages, first_url)
+    if cp is not None and out.reached_end:
+        cp["end"] = True
+        ctx.save()
+    return out
+
+
+def _fetch_entries(ctx: _Ctx, todo: list[ListEntry], page: ListPage, index: int) -> None:
+    """Fetch the notices of one list page that are new, pending a retry, or (full crawls) known."""
+    run, report, pending = ctx.run, ctx.report, ctx.pending
+    fetcher = run.fetcher
+    for entry in todo:
+        key = (entry.host, entry.notice_id)
+        pk = _pending_key(*key)
+        previous = run.known.get(key)
+        before = pending.get(pk)
+        if before is not None and not _due(before, ctx.now):
+            report.add("retry_waiting")
+            continue
+        if previous is not None and not ctx.full and before is None and not _outstanding(run, previous):
+            continue
+        run.fetched_this_run.add(key)
+        if before is not None:
+            report.add("retried_notices")
+        if previous is not None and _still_acceptable(run, previous):
+            result = fetcher.get(entry.url, etag=previous.etag, last_modified=previous.last_modified)
+        else:
+            result = fetcher.get(entry.url)
+        outcome, detail_verdict = _store(run, report, entry, result)
+        if outcome in ("stored", "not_modified"):
+            waiting = _crawl_attachments(run, entry, report, outcome, ctx.full)
+            if waiting is None:
+                pending.pop(pk, None)
+            else:  # the page is landed; the notice waits for its documents
+                pending[pk] = _pending_entry(run.settings, entry, before, *waiting, ctx.now)
+            if outcome == "stored":
+                ctx.walk.accepted += 1
+        else:
+            pending[pk] = _pending_entry(run.settings, entry, before, outcome, result.reason or (
+                detail_verdict.reason if detail_verdict else None), ctx.now)
+            if detail_verdict is not None and detail_verdict.structural:
+                ctx.walk.structural.append((entry.url, detail_verdict.selector or ""))
+        ctx.bar.set_postfix(new=report.counts["new_notices"], failed=report.counts["failed"], refresh=False)
+        ctx.beat.beat(done=fetcher.requests - ctx.requests0, errors=report.counts["failed"] + report.counts["refused"],
+                      left=page.page_count - index - 1 if page.page_count is not None else None)
+
+
+def _folder_due(ctx: _Ctx, before: dict[str, Any] | None, date: dt.date | None) -> bool:
+    """Whether a watch run reads a department sub-folder of a folder list (smhd year).
+
+    The year page lists each folder with the date of its newest notice: a folder is read when it
+    is new or its date moved. A folder listed without a date is read every
+    QDP_FOLDER_RECHECK_HOURS. Full crawls, backfills and channels left incomplete read them all."""
+    if not ctx.may_stop_early or before is None:
+        return True
+    if date is not None:
+        return before.get("date") != date.isoformat()
+    try:
+        checked = dt.datetime.fromisoformat(before["checked_at"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    return ctx.now - checked >= dt.timedelta(hours=ctx.run.settings.folder_recheck_hours)
+
+
+def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool, walk_all: bool = False,
+                   since: int | None = None, session: str | None = None) -> StageReport:
+    """One channel: its list (and, for a folder list, each department sub-folder's list).
+
+    ``walk_all``: read every list page (backfill) without re-checking known notices (``full`` does
+    both). ``session``: a backfill's id; list pages walked are checkpointed in the channel state
+    so an interrupted backfill resumes where it stopped."""
     started = time.perf_counter()
     settings, fetcher, zone = run.settings, run.fetcher, run.zone
     report = _new_report()
@@ -511,109 +792,70 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
     answered0 = fetcher.answered
     state = _read_state(zone, channel)
     pending: dict[str, dict[str, Any]] = dict(state.get("pending") or {})
+    folder_state: dict[str, dict[str, Any]] = dict(state.get("folders") or {})
+    checkpoint = None
+    if session is not None:
+        checkpoint = state.get("backfill")
+        if not (isinstance(checkpoint, dict) and checkpoint.get("session") == session):
+            checkpoint = {"session": session, "since": since, "lists": {}, "complete": False}
+        if checkpoint.get("complete"):
+            report.add(f"channels_{state.get('status') or 'ok'}")
+            report.details["channel_status"] = {channel.key: {
+                "status": state.get("status") or "ok", "reason": state.get("reason"), "site_change": None}}
+            log.info("crawl %s: already walked in backfill %s", channel.key, session)
+            return report
     # Stop early only if the last crawl left nothing behind below the known pages.
-    may_stop_early = not full and bool(state.get("complete")) and not pending
+    may_stop_early = not full and not walk_all and bool(state.get("complete")) and not pending
     first_url = canonical_url(settings.site_url.rstrip("/") + channel.list_path)
-    url: str | None = first_url
-    index = 0
     walk = _Walk()
-    reached_end = False
-    seen: set[str] = set()  # pending keys of the notices listed this run
     now = utc_now()
     bar = tqdm(desc=channel.key, unit="page", leave=False, disable=not progress)
-    beat = Heartbeat(f"crawl {channel.key}")  # progress in the task log at a steady rhythm
+    # The state written at the end of the walk; checkpoints write it as the walk goes.
+    out_state: dict[str, Any] = dict(state)
+
+    def save() -> None:
+        if checkpoint is not None:
+            out_state["backfill"] = checkpoint
+            _write_state(zone, channel, out_state)
+
+    ctx = _Ctx(run, channel, report, walk, pending, set(), now, full, may_stop_early, since, checkpoint, save, bar,
+               Heartbeat(f"crawl {channel.key}"), requests0)  # progress in the task log at a steady rhythm
+    validators = state.get("list_validators") if may_stop_early and folder_state else None
     try:
-        while url is not None and index < settings.max_list_pages:
-            result = fetcher.get(url)
-            if result.outcome != "ok":
-                report.add("failed" if result.outcome == "failed" else "refused")
-                _list_problem(report, walk, index, url, result.status, f"{result.outcome}: {result.reason}", channel)
-                if index == 0 and result.status == 404:
-                    walk.site_change = f"first list page {url} is gone (HTTP 404): the channel moved?"
-                break
-            body = result.body or b""
-            verdict = check_list(body, result.charset, run.signatures, result.headers)
-            page = parse_list_page(body, result.charset, result.url, channel, fetcher.policy) if verdict.accepted \
-                else None
-            if page is not None and not page.entries:
-                verdict = check_list(body, result.charset, run.signatures, result.headers, empty=True)
-            if not verdict.accepted:
-                report.add("pages_rejected")
-                report.add("list_rejected")
-                report.details["rejected"].append({"url": url, "status": result.status, "check": verdict.code,
-                                                   "reason": verdict.reason})
-                _list_problem(report, walk, index, url, result.status, f"rejected: {verdict.reason}", channel)
-                break
-            assert page is not None
-            report.add("list_pages")
-            for ref_url, reason in page.refused:
-                report.add("refused")
-                report.details["refused"].append({"url": ref_url, "status": None, "reason": reason})
-            if not page.entries:
-                _list_problem(report, walk, index, url, result.status, "the list page lists no notices", channel)
-                if index == 0:
-                    walk.site_change = _empty_list_diagnosis(body, result.charset, url)
-                break
-            for e in page.entries:
-                seen.add(_pending_key(e.host, e.notice_id))
-            todo = [e for e in page.entries if (e.host, e.notice_id) not in run.fetched_this_run]
-            if may_stop_early and all((e.host, e.notice_id) in run.known
-                                      and not _outstanding(run, run.known[(e.host, e.notice_id)]) for e in todo):
-                break
-            for entry in todo:
-                key = (entry.host, entry.notice_id)
-                pk = _pending_key(*key)
-                previous = run.known.get(key)
-                before = pending.get(pk)
-                if before is not None and not _due(before, now):
-                    report.add("retry_waiting")
-                    continue
-                if previous is not None and not full and before is None and not _outstanding(run, previous):
-                    continue
-                run.fetched_this_run.add(key)
-                if before is not None:
-                    report.add("retried_notices")
-                if previous is not None and _still_acceptable(run, previous):
-                    result = fetcher.get(entry.url, etag=previous.etag, last_modified=previous.last_modified)
-                else:
-                    result = fetcher.get(entry.url)
-                outcome, detail_verdict = _store(run, report, entry, result)
-                if outcome in ("stored", "not_modified"):
-                    waiting = _crawl_attachments(run, entry, report, outcome, full)
-                    if waiting is None:
-                        pending.pop(pk, None)
-                    else:  # the page is landed; the notice waits for its documents
-                        pending[pk] = _pending_entry(settings, entry, before, *waiting, now)
-                    if outcome == "stored":
-                        walk.accepted += 1
-                else:
-                    pending[pk] = _pending_entry(settings, entry, before, outcome, result.reason or (
-                        detail_verdict.reason if detail_verdict else None), now)
-                    if detail_verdict is not None and detail_verdict.structural:
-                        walk.structural.append((entry.url, detail_verdict.selector or ""))
-                bar.set_postfix(new=report.counts["new_notices"], failed=report.counts["failed"], refresh=False)
-                beat.beat(done=fetcher.requests - requests0, errors=report.counts["failed"] + report.counts["refused"],
-                          left=page.page_count - index - 1 if page.page_count is not None else None)
-            bar.update(1)
-            index += 1
-            if page.page_count is not None:
-                url = list_page_url(first_url, index, *page.page_name) if index < page.page_count else None
+        top = _walk_list(ctx, first_url, top=True, validators=validators)
+        reached_end = top.reached_end or top.not_modified
+        folders = top.folders
+        if top.not_modified:  # the year page is unchanged: the folders are those stored
+            folders = [(u, f.get("title", ""), dt.date.fromisoformat(f["date"]) if f.get("date") else None)
+                       for u, f in folder_state.items()]
+        new_folders: dict[str, dict[str, Any]] = {}
+        for f_url, title, date in folders:
+            before = folder_state.get(f_url)
+            entry = {"title": title, "date": date.isoformat() if date else None,
+                     "checked_at": (before or {}).get("checked_at")}
+            if _folder_due(ctx, before, date):
+                fw = _walk_list(ctx, f_url, top=False)
+                reached_end = reached_end and fw.reached_end
+                entry["checked_at"] = now.isoformat()
+                report.add("folders_read")
             else:
-                url = page.next_url
-        else:
-            reached_end = url is None
-        if url is not None and index >= settings.max_list_pages:
-            log.warning("channel %s: stopped at the list-page limit (%d, QDP_MAX_PAGES); older pages not read",
-                        channel.key, settings.max_list_pages)
+                walk.partial_view = True
+                if before is not None:
+                    entry["date"] = before.get("date")
+            new_folders[f_url] = entry
+        if folders:
+            out_state["folders"] = new_folders
+            out_state["list_validators"] = top.validators
+            report.add("folders", len(folders))
     finally:
         bar.close()
         report.counts["requests"] += fetcher.requests - requests0  # robots.txt fetches included
         report.add("robots_fetched", fetcher.robots_fetched - robots0)
         report.counts["retried"] += fetcher.retried - retried0
         report.seconds = time.perf_counter() - started
-    if reached_end:
+    if reached_end and not walk.partial_view:
         # The whole list was read: a pending notice no longer listed has disappeared; stop retrying it.
-        for pk in [k for k in pending if k not in seen]:
+        for pk in [k for k in pending if k not in ctx.seen]:
             log.info("channel %s: %s no longer listed; no more retries", channel.key, pending.pop(pk)["url"])
     if walk.structural and walk.accepted == 0 and len(walk.structural) >= SITE_CHANGE_MIN_PAGES:
         urls = ", ".join(u for u, _ in walk.structural[:3])
@@ -627,15 +869,19 @@ def _crawl_channel(run: _Run, channel: Channel, *, full: bool, progress: bool) -
     report.details["site_unreachable"] = (status == "failed" and fetcher.answered == answered0)
     if walk.site_change:
         log.error("channel %s: site change? %s", channel.key, walk.site_change)
-    _write_state(zone, channel, {"complete": status == "ok", "status": status, "reason": reason,
-                                 "finished_at": utc_now().isoformat(), "list_pages": report.counts["list_pages"],
-                                 "full": full, "pending": pending})
+    if checkpoint is not None:
+        checkpoint["complete"] = status == "ok"
+        out_state["backfill"] = checkpoint
+    out_state.update({"complete": status == "ok", "status": status, "reason": reason,
+                      "finished_at": utc_now().isoformat(), "list_pages": report.counts["list_pages"],
+                      "full": full, "pending": pending})
+    _write_state(zone, channel, out_state)
     log.info("crawl %s: %s %s", channel.key, status, " ".join(f"{k}={v}" for k, v in report.counts.items()))
     return report
 
 
 def _channel_status(walk: _Walk, pending: dict[str, dict[str, Any]]) -> tuple[str, str | None]:
-    if walk.list_problem is not None and walk.list_problem_page == 0:
+    if walk.list_problem is not None and walk.list_problem_page == 0 and walk.list_problem_top:
         return "failed", walk.list_problem
     reasons = []
     if walk.list_problem is not None:
@@ -686,13 +932,15 @@ def _failed_channel_report(channel: Channel, exc: BaseException) -> StageReport:
 
 
 def crawl_channel(settings: Settings, channel: Channel, *, full: bool = False, progress: bool = False,
-                  fetcher: Fetcher | None = None) -> StageReport:
+                  fetcher: Fetcher | None = None, walk_all: bool = False, since: int | None = None,
+                  session: str | None = None) -> StageReport:
     """Crawl one channel into the landing zone (safe to run for different channels in parallel processes).
 
     Never raises for the channel's failure: ``details["channel_status"]`` says how it went."""
     run, own = _run(settings, fetcher)
     try:
-        report = _crawl_channel(run, channel, full=full, progress=progress)
+        report = _crawl_channel(run, channel, full=full, progress=progress, walk_all=walk_all, since=since,
+                                session=session)
     except Exception as exc:  # a bug or a broken landing zone: reported as a failed channel
         log.exception("channel %s: crawl failed", channel.key)
         report = _failed_channel_report(channel, exc)
@@ -705,8 +953,11 @@ def crawl_channel(settings: Settings, channel: Channel, *, full: bool = False, p
 
 
 def crawl(settings: Settings, channels: list[Channel] | None = None, *, full: bool = False,
-          progress: bool = False, fetcher: Fetcher | None = None) -> StageReport:
+          progress: bool = False, fetcher: Fetcher | None = None, walk_all: bool = False,
+          since: int | None = None, session: str | None = None) -> StageReport:
     """Crawl every channel (default: ``load_channels(settings)``) with one pooled session.
+
+    ``walk_all``/``since``/``session``: a backfill (see ``_crawl_channel``).
 
     Never raises for a channel's failure and one broken channel never stops the others:
     ``details["channel_status"]`` holds each channel's status (see docs/crawler.md), and
@@ -721,7 +972,8 @@ def crawl(settings: Settings, channels: list[Channel] | None = None, *, full: bo
     try:
         for channel in _progress(channels, progress):
             try:
-                part = _crawl_channel(run, channel, full=full, progress=progress)
+                part = _crawl_channel(run, channel, full=full, progress=progress, walk_all=walk_all, since=since,
+                                      session=session)
             except Exception as exc:  # one broken channel never stops the others
                 log.exception("channel %s: crawl failed", channel.key)
                 part = _failed_channel_report(channel, exc)
@@ -744,3 +996,60 @@ def crawl(settings: Settings, channels: list[Channel] | None = None, *, full: bo
 
 def _progress(channels: Iterable[Channel], enabled: bool) -> Iterable[Channel]:
     return tqdm(list(channels), desc="crawl", unit="channel", disable=not enabled)
+
+
+# --------------------------------------------------------------------------- backfill sessions
+
+
+# An interrupted backfill resumed later than this starts over: its checkpoints are too old to trust
+# (lists have moved on) and whoever runs it again most likely means a new backfill.
+BACKFILL_SESSION_MAX_AGE = dt.timedelta(days=7)
+
+
+def _session_path(zone: LandingZone) -> Location:
+    return Location.of(zone.root) / "state" / "backfill.json"
+
+
+def backfill_session(settings: Settings, since: int, channel_keys: list[str]) -> tuple[str, bool]:
+    """The id of the backfill to run and whether it resumes an interrupted one.
+
+    A backfill records its session in the landing zone's state folder until it has finished;
+    ``qdp backfill`` with the same year and channels within ``BACKFILL_SESSION_MAX_AGE`` continues
+    it (list pages walked are checkpointed in each channel's state under this id), anything else
+    starts a new one."""
+    zone = LandingZone(settings.landing_dir)
+    try:
+        path = _session_path(zone)
+        try:
+            current = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            current = None
+        keys = sorted(channel_keys)
+        if isinstance(current, dict) and current.get("since") == since and current.get("channels") == keys:
+            try:
+                age = utc_now() - dt.datetime.fromisoformat(current["started_at"])
+            except (KeyError, TypeError, ValueError):
+                age = BACKFILL_SESSION_MAX_AGE
+            if age < BACKFILL_SESSION_MAX_AGE:
+                return str(current["session"]), True
+            log.info("backfill session %s is older than %s: starting a new one", current.get("session"),
+                     BACKFILL_SESSION_MAX_AGE)
+        session = f"{utc_now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+        # Atomic: a temp file renamed into place locally, one PUT in an object store.
+        path.write_text(json.dumps({"session": session, "since": since, "channels": keys,
+                                    "started_at": utc_now().isoformat()}))
+        return session, False
+    finally:
+        zone.close()
+
+
+def end_backfill_session(settings: Settings, session: str) -> None:
+    """Forget a finished backfill (the next ``qdp backfill`` walks everything again)."""
+    zone = LandingZone(settings.landing_dir)
+    try:
+        path = _session_path(zone)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if json.loads(path.read_text(encoding="utf-8")).get("session") == session:
+                path.unlink()
+    finally:
+        zone.close()

@@ -97,6 +97,14 @@ notice = sa.Table(
         "documents, a SHA-256 over the page's and its attachments' hashes (a replaced PDF is a new revision).",
     ),
     _col("body_text", sa.Text, doc="Normalised main text, for search and re-parsing."),
+    _col(
+        "text_sha256",
+        sa.Text,
+        nullable=True,
+        doc="Content key of the document (etl/dedupe.py): SHA-256 of the NFKC-folded title and main "
+        "text without whitespace. The same document posted at another URL has the same key and is "
+        "folded into this notice (notice_url). NULL when the text is too short to tell documents apart.",
+    ),
     _col("parse_warnings", JSON, doc="JSON list of parser warnings {code, message, section, item}."),
     _col("fetched_at", TZ, doc="When the page body of this revision was fetched."),
     _col("first_seen_at", TZ, doc="When the notice (any revision) was first fetched."),
@@ -136,6 +144,29 @@ sa.Index(
 sa.Index("ix_notice_department_year", notice.c.department_id, notice.c.plan_year)
 sa.Index("ix_notice_content_sha256", notice.c.content_sha256)
 sa.Index("ix_notice_load_run_id", notice.c.load_run_id)
+sa.Index("ix_notice_text_sha256", notice.c.text_sha256)
+
+notice_url = sa.Table(
+    "notice_url",
+    metadata,
+    _col("url", sa.Text, primary_key=True, doc="A URL the document was seen at (canonical, live host)."),
+    _col("host", sa.Text, doc="Host of the notice the URL belongs to (notice.host)."),
+    _col("notice_id", sa.BigInteger, doc="Notice the URL belongs to (notice.notice_id): the lowest "
+         "(host, notice_id) among the postings of the document, whichever was crawled first."),
+    _col("posted_host", sa.Text, doc="Host the site posted this URL under."),
+    _col("posted_notice_id", sa.BigInteger, doc="Notice id the site gives this URL (the numeric tail of its "
+         "file name); equals notice_id for the notice's own URL."),
+    _col("channel", sa.Text, doc="Key of the list column the URL was last found in."),
+    _col("content_sha256", sa.Text, doc="SHA-256 of the page body last loaded from this URL."),
+    _col("first_seen_at", TZ, doc="Fetch time of the first page loaded from this URL."),
+    _col("last_seen_at", TZ, doc="Fetch time of the latest page loaded from this URL."),
+    info={
+        "doc": "Every URL a notice was seen at, its own included: one document posted in two columns "
+        "(or on a mirror host) is one notice with several URLs, matched on notice.text_sha256."
+    },
+)
+sa.Index("ix_notice_url_host_notice_id", notice_url.c.host, notice_url.c.notice_id)
+sa.Index("ix_notice_url_posted_notice_id", notice_url.c.posted_notice_id)
 
 plan_section = sa.Table(
     "plan_section",

@@ -99,3 +99,24 @@ def test_airflow_dags_test_fails_when_the_site_is_down(tmp_path):
     assert status == "failed", reasons
     assert "no channel could be read" in reasons or "site unreachable" in reasons
     assert _asset_events(tmp_path) == 0  # nothing changed in the warehouse: no event
+
+
+def test_airflow_dags_test_backfill_since_param(sample_site, tmp_path):
+    """`backfill_since` turns the daily DAG into a backfill: entries listed before the year are not
+    fetched, the crawl is checkpointed under the DAG run, what is loaded is alert baseline."""
+    env, data = _airflow_home(tmp_path, sample_site.url)
+    _airflow(["dags", "test", "qingdao_notices_etl", "-c", '{"backfill_since": 2023}'], env,
+             tmp_path / "dags-test.log")
+    assert "state=success" in (tmp_path / "dags-test.log").read_text()
+    engine = sa.create_engine(f"sqlite:///{data / 'warehouse.sqlite'}")
+    with engine.connect() as conn:
+        years = set(conn.execute(sa.text("SELECT DISTINCT CAST(strftime('%Y', published) AS INTEGER) "
+                                         "FROM notice")).scalars())
+        announced = conn.execute(sa.text("SELECT COUNT(*) FROM alert_outbox WHERE NOT is_baseline")).scalar_one()
+        queued = conn.execute(sa.text("SELECT COUNT(*) FROM alert_outbox")).scalar_one()
+        before = conn.execute(sa.text("SELECT counts FROM etl_run_stage WHERE stage = 'crawl'")).scalar_one()
+    engine.dispose()
+    assert queued > 0 and announced == 0
+    assert min(years) >= 2023 and '"before_since"' in before
+    states = list((data / "landing" / "state").glob("channel-*.json"))
+    assert states and all('"session": "airflow:qingdao_notices_etl:' in p.read_text() for p in states)

@@ -64,3 +64,15 @@ def test_run_that_cannot_begin_says_why_without_the_password(capsys, monkeypatch
     assert main(["run", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "run FAILED before it began" in err and "set QDP_WAREHOUSE_URL" in err
+
+
+def test_backfill_refuses_a_bad_year_and_unknown_channels(monkeypatch, tmp_path):
+    monkeypatch.setenv("QDP_DATA_DIR", str(tmp_path))
+    with pytest.raises(SystemExit, match="--since 19 is not a year"):
+        main(["backfill", "--since", "19"])
+    with pytest.raises(SystemExit, match="unknown channel"):
+        main(["backfill", "--since", "2019", "--channel", "no-such-channel"])
+    with pytest.raises(SystemExit) as exc:  # --since is required
+        main(["backfill"])
+    assert exc.value.code == 2
+    assert not (tmp_path / "warehouse.sqlite").exists()  # nothing began

@@ -92,7 +92,7 @@ def test_parse_list_page_entries_refusals_and_pager() -> None:
     assert page.entries[1].url.endswith("/ghjh/tnull_2212001.shtml") and page.entries[1].list_date == dt.date(2022, 5, 1)
     reasons = dict(page.refused)
     assert reasons["https://www.gov.cn/zhengce/content/2021-03/05/content_5590672.htm"] == "off-site link"
-    assert "current URL scheme" in reasons[BASE + "/n172/n24624151/210305093012345678.html"]
+    assert "pre-2020" in reasons[BASE + "/n172/n24624151/210305093012345678.html"]
     assert page.page_count == 4 and page.page_name == ("index", "shtml")
     assert page.next_url == BASE + "/zwgk/xxgk/jyj/gkml/ghjh/index_2.shtml"
 

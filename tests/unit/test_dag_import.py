@@ -53,6 +53,8 @@ def dagbag():
 def test_daily_full_pass_and_hourly_incremental_watch(dagbag):
     etl, watch = dagbag.dags["qingdao_notices_etl"], dagbag.dags["qingdao_notices_watch"]
     assert etl.params["full_crawl"] is True and watch.params["full_crawl"] is False
+    # Backfill: a param of the daily DAG only (the hourly watch's timeout does not fit a full walk).
+    assert etl.params["backfill_since"] is None and "backfill_since" not in watch.params
     assert (etl.schedule, watch.schedule) == ("@daily", "@hourly")
     assert {t.task_id for t in etl.tasks} == {t.task_id for t in watch.tasks}
     assert etl.max_active_runs == watch.max_active_runs == 1

@@ -4,7 +4,7 @@ Many plans are published as a PDF or Word file beside a short cover page. ``atta
 row per document link of a revision (what reading it gave: ok, no_text_layer for a scan, failed
 for a document gone for good, ...), and items read from a document point at it.
 
-Revision ID: 0010_attachment
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-29
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_attachment"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
