@@ -32,8 +32,6 @@ from . import corpus as corpus_mod
 from .notices import FOLDER_NOTICES, channel_notices, notice_days, published_notice
 
 CHANNELS_FILE = Path(__file__).resolve().parent.parent / "crawl" / "channels.yaml"
-# Channels the site serves but the crawler on main does not watch yet (see the file's header).
-PENDING_CHANNELS_FILE = CHANNELS_FILE.with_name("channels_pending.yaml")
 PAGE_SIZE = 20
 # Shorter list pages for the plan channels, so that walking several list pages is the normal case
 # (the real columns run to dozens of pages). Keys: channel key, or "<channel key>/<folder>".
@@ -60,8 +58,8 @@ def load_channel_config(path: Path = CHANNELS_FILE) -> list[Channel]:
 
 
 def served_channel_config() -> list[Channel]:
-    """Every channel the sample site serves: the watched ones, then the pending ones."""
-    return load_channel_config(CHANNELS_FILE) + load_channel_config(PENDING_CHANNELS_FILE)
+    """Every channel the sample site serves: the channels the crawler watches (channels.yaml)."""
+    return load_channel_config(CHANNELS_FILE)
 
 
 def _http_date(moment: dt.datetime) -> str:

@@ -31,7 +31,10 @@ def test_every_list_link_resolves_to_a_listed_detail_page(sample_site):
     truth = {t["path"]: t for t in session.get(sample_site.url + "/__qdp__/ground-truth.json", timeout=5).json()}
     origin = urlsplit(sample_site.url).netloc
     reached, refused = set(), set()
-    for ch in sample_site.site.channels:
+    # Lists of notices; folder lists (smhd) and the pre-2020 site are walked in test_sample_site_trees.
+    walked = [ch for ch in sample_site.site.channels
+              if not sample_site.site.folders(ch.key) and not ch.list_path.startswith("/n172/")]
+    for ch in walked:
         url: str | None = sample_site.url + ch.list_path  # the bare directory serves page 1
         pages = 0
         while url:
@@ -50,7 +53,7 @@ def test_every_list_link_resolves_to_a_listed_detail_page(sample_site):
                 reached.add(parts.path)
             url = nxt[0] if nxt else None
         assert pages == sample_site.site.list_page_count(ch.key)
-    assert reached == set(truth)
+    assert reached == {p for p, t in truth.items() if t["channel"] in {ch.key for ch in walked}}
     assert OFFSITE_URL in refused and any("/n172/" in link for link in refused)
     old_style = next(link for link in refused if "/n172/" in link)
     assert session.get(old_style, timeout=5).status_code == 404
@@ -294,9 +297,3 @@ def test_two_starts_serve_the_same_bytes(full_sample_site):
             path = full_sample_site.site.notice_by_doc_key(key).path
             assert requests.get(full_sample_site.url + path, timeout=5).headers["ETag"] == \
                 requests.get(other.url + path, timeout=5).headers["ETag"]
-
-
-def test_the_watched_site_serves_none_of_the_pending_trees(sample_site, full_sample_site):
-    for path in ("/zwgk/zdgk/ghjh/jhmb/", "/ywdt/zwzl/smhd/smhd2023/", "/n172/n24624151/n24627255/index.html"):
-        assert requests.get(sample_site.url + path, timeout=5).status_code == 404
-        assert requests.get(full_sample_site.url + path, timeout=5).status_code == 200

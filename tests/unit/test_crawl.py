@@ -49,7 +49,7 @@ LIST_HTML = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>规划计
 def test_packaged_channels_load() -> None:
     channels = load_channels(Settings())
     assert {c.key for c in channels} >= {"jyj-ghjh", "kjj-gwfg", "whly-gzxx", "bgt-gzxx", "fgw-bmgw"}
-    assert all(c.list_path.startswith("/zwgk/") for c in channels)
+    assert all(c.list_path.startswith(("/zwgk/", "/ywdt/zwzl/smhd/", "/n172/")) for c in channels)
 
 
 @pytest.mark.parametrize(("entry", "message"), [

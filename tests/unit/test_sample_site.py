@@ -52,12 +52,12 @@ def test_site_serves_exactly_the_configured_channels(site):
 
 
 def test_a_site_can_serve_only_some_channels():
-    watched = [c.key for c in load_channel_config()]
-    small = Site.build(channels=watched)
-    assert [c.key for c in small.channels] == watched
-    assert {n.channel.key for n in small.notices()} <= set(watched)
+    some = [c.key for c in load_channel_config() if not c.list_path.startswith("/zwgk/zdgk/")]
+    small = Site.build(channels=some)
+    assert [c.key for c in small.channels] == some
+    assert {n.channel.key for n in small.notices()} <= set(some)
     served = {d["key"] for d in small.corpus_truth()["documents"]}
-    assert "jyj-2022" in served and "gyxx-2022" not in served
+    assert "jyj-2022" in served and "gyxx-2022" not in served  # gyxx files its plans in jhmb only
     assert small.resolve("/zwgk/zdgk/ghjh/jhmb/") is None
     with pytest.raises(KeyError, match="unknown channel"):
         Site.build(channels=["nope"])
