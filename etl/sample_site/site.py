@@ -663,6 +663,19 @@ class Site:
                             "content": "scanned" if a.kind == "scanned" else "text"}}
         return out
 
+    def loaded_notice_ids(self) -> set[int]:
+        """Ids of the notices a clean run leaves current in the warehouse: every listed notice except
+        the later postings of a document posted twice (folded into the posting with the lowest id)
+        and plans whose only text is a scanned attachment (held back by validation, not loaded as a
+        plan without items)."""
+        ids = {n.notice_id for n in self.notices()}
+        for key, where in self.locations().items():
+            postings = sorted(n.notice_id for n in self.notices_by_doc_key(key))
+            ids.difference_update(postings[1:])
+            if where["attachment"] is not None and where["attachment"]["content"] == "scanned":
+                ids.difference_update(postings)
+        return ids
+
     def corpus_truth(self) -> dict[str, Any]:
         """The corpus ground truth restricted to what this site serves (all of it for the full site)."""
         truth = corpus_mod.derive_ground_truth()

@@ -51,6 +51,8 @@ def corpus(request, tmp_path_factory):
             url = stack.enter_context(postgres_schema_url())
         with start(0, channels=WATCHED) as site:
             SERVED["notices"] = len(site.site.notices())
+            SERVED["loaded"] = len(site.site.loaded_notice_ids())  # one per document, the scan held back
+            SERVED["scan"] = site.site.notice_by_doc_key("mzj-2023").notice_id
             settings = Settings.from_env({"QDP_SITE_URL": site.url, "QDP_DATA_DIR": str(data),
                                           "QDP_WAREHOUSE_URL": url, "QDP_RATE_LIMIT": "0"})
             run_pipeline(settings)
@@ -109,23 +111,26 @@ def test_cookbook_counts_topic_and_units(corpus):
     assert [(r["department"], r["plan_year"]) for r in topic] == [(wjw, 2022), (wjw, 2023), (wjw, 2024), (JYJ, 2023),
                                                                    (JYJ, 2024)]
     roles = [(r["department"], r["role"], r["items"]) for r in _run(settings, "lead_vs_partner")]
-    assert roles == [(JYJ, "lead", 30), ("青岛市科学技术局", "partner", 1)]
+    assert roles == [(JYJ, "lead", 30), ("青岛市科学技术局", "partner", 1), ("青岛市财政局", "partner", 1)], roles
 
 
 def test_cookbook_recent_notices_revisions_quarantine_runs(corpus):
     settings, revised = corpus
     recent = _run(settings, "recent_notices")
-    assert [str(r["published"]) for r in recent] == ["2024-11-20", "2024-11-11", "2024-11-09", "2024-11-02"]
+    assert [str(r["published"]) for r in recent] == ["2024-11-21", "2024-11-20", "2024-11-11", "2024-11-09",
+                                                     "2024-11-02"], \
+        [(str(r["published"]), r["title"]) for r in recent]
     revisions = _run(settings, "revision_history")
     assert [(r["notice_id"], r["revision"], r["previous_revision"]) for r in revisions] == [(revised, 2, 1)]
     assert bool(revisions[0]["content_changed"]) and revisions[0]["item_count"] == 12
     quarantine = _run(settings, "quarantine")
     assert [(q["record_type"], q["record_key"], q["failed_check"]) for q in quarantine] == [
-        ("notice", "www.qingdao.gov.cn/9999999", "parse_error")]
+        ("notice", "www.qingdao.gov.cn/9999999", "parse_error"),
+        ("notice", f"www.qingdao.gov.cn/{SERVED['scan']}", "plan_attachment_unread")]
     history = _run(settings, "run_history")
     assert [(h["run_rank"], h["status"]) for h in history] == [(1, "failed"), (2, "success"), (3, "success")]
-    notices = SERVED["notices"]  # every page the sample site serves, fetched and loaded once
-    assert history[2]["pages_fetched"] == notices and history[2]["revisions_loaded"] == notices
+    # Every page the sample site serves is fetched once; one revision per document is loaded.
+    assert history[2]["pages_fetched"] == SERVED["notices"] and history[2]["revisions_loaded"] == SERVED["loaded"]
     assert history[1]["revisions_loaded"] == 1 and history[0]["records_quarantined"] == 1
 
 

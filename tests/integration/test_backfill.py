@@ -25,7 +25,8 @@ def _stored_fetches(settings: Settings) -> Counter:
     """Detail fetches that stored a body, per notice, over every run into this landing zone."""
     zone = LandingZone(settings.landing_dir)
     try:
-        return Counter((r["host"], r["notice_id"]) for r in zone.rows() if r.get("outcome") == "stored")
+        return Counter((r["host"], r["notice_id"]) for r in zone.rows() if r.get("outcome") == "stored"
+                       and r.get("kind", "page") == "page")
     finally:
         zone.close()
 

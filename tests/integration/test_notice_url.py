@@ -216,15 +216,15 @@ def test_the_same_text_published_months_later_is_a_new_notice(engine):
 
 
 def test_migration_fills_content_keys_and_each_notices_own_url(warehouse_url):
-    """0010 on a warehouse with notices: text_sha256 computed, one notice_url row per notice (its
+    """0011 on a warehouse with notices: text_sha256 computed, one notice_url row per notice (its
     current URL, first and last fetch); a downgrade drops both again."""
     from etl.load import ITEM_COLUMNS, _child_rows, _notice_row, _utc
 
     engine = warehouse.get_engine(warehouse_url)
-    warehouse.upgrade(engine, "0009")
+    warehouse.upgrade(engine, "0010")
     a, b = _copies()
     later = dataclasses.replace(a, content_sha256="e" * 64, fetched_at=T0 + dt.timedelta(days=3))
-    with engine.begin() as conn:  # as a 0009 loader wrote them: the copies are two notices there
+    with engine.begin() as conn:  # as a 0010 loader wrote them: the copies are two notices there
         for rec, revision, current in ((a, 1, False), (later, 2, True), (b, 1, True)):
             row = _notice_row(rec, rec.key, rec.url, rec.channel, None, revision, rec.fetched_at, T0, None, None)
             row.pop("text_sha256")
@@ -246,9 +246,9 @@ def test_migration_fills_content_keys_and_each_notices_own_url(warehouse_url):
     assert [(u[0], u[1], u[2], u[3]) for u in urls] == [
         (a.url, a.notice_id, a.notice_id, "e" * 64), (b.url, b.notice_id, b.notice_id, "b" * 64)]
     assert (first, last) == (T0, later.fetched_at)
-    # Loaded before 0010, the two copies stay two notices; a new load of either changes nothing.
+    # Loaded before 0011, the two copies stay two notices; a new load of either changes nothing.
     assert load_notices(engine, [b]).counts["notices_unchanged"] == 1
-    warehouse.downgrade(engine, "0009")
+    warehouse.downgrade(engine, "0010")
     with engine.connect() as conn:
         assert "notice_url" not in sa.inspect(conn).get_table_names()
         assert "text_sha256" not in {c["name"] for c in sa.inspect(conn).get_columns("notice")}

@@ -113,7 +113,7 @@ def test_stages_on_separate_hosts_sharing_only_s3_fill_the_warehouse_like_a_loca
                 assert parsed["counts"]["pages_parsed"] > 0
             if name == "load":
                 loaded = json.loads(proc.stdout.strip().splitlines()[-1])
-                assert loaded["counts"]["notices_new"] == len(sample_site.site.ground_truth())
+                assert loaded["counts"]["notices_new"] == len(sample_site.site.loaded_notice_ids())
 
         # The reference: the whole pipeline in this process, data directory on local disk.
         local_dir = tmp_path / "local-data"
@@ -203,7 +203,7 @@ def test_airflow_dags_test_runs_the_etl_with_the_data_dir_on_s3(sample_site, s3_
         notices = conn.execute(sa.text("SELECT COUNT(*) FROM notice WHERE is_current")).scalar_one()
         status = conn.execute(sa.text("SELECT status FROM etl_run")).scalar_one()
     engine.dispose()
-    assert notices == len(sample_site.site.ground_truth()) and status == "success"
+    assert notices == len(sample_site.site.loaded_notice_ids()) and status == "success"
     fs = s3fs.S3FileSystem(endpoint_url=s3_endpoint)
     assert fs.exists(f"{BUCKET}/airflow/data_docs/index.html")
     assert fs.exists(f"{BUCKET}/airflow/reports/latest.html")
