@@ -182,19 +182,11 @@ class Location:
         if not self.is_local:
             self.fs.pipe_file(self.path, data)  # one PUT: an object appears whole or not at all
             return
-        folder = os.path.dirname(self.path)
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.name[:40]}-", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                if fsync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with self.open_write() as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
 
     @contextlib.contextmanager
     def open_write(self) -> Iterator[BinaryIO]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from etl.crawl.fetch import UrlPolicy
 from etl.crawl.landing import LandingZone
 from etl.records import Channel
 from etl.settings import Settings
+from tests.fixtures.local_http import LocalServer, QuietHandler
 
 CHANNEL = Channel(key="jyj-ghjh", department_code="jyj", column="gkml/ghjh", list_path="/zwgk/xxgk/jyj/gkml/ghjh/",
                   department="青岛市教育局")
@@ -118,11 +117,7 @@ class _ListServer:
     """Serves one list page body for every path (and robots.txt)."""
 
     def __init__(self, body: bytes, status: int = 200):
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
+        class Handler(QuietHandler):
 
             def do_GET(self) -> None:
                 out = b"" if self.path == "/robots.txt" else body
@@ -132,14 +127,11 @@ class _ListServer:
                 self.end_headers()
                 self.wfile.write(out)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._local = LocalServer(Handler)
+        self.server, self.url = self._local.server, self._local.url
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._local.stop()
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -19,6 +17,7 @@ from etl.crawl.fetch import UrlPolicy
 from etl.crawl.landing import LandingZone
 from etl.records import Channel
 from etl.settings import Settings
+from tests.fixtures.local_http import LocalServer, QuietHandler
 
 BASE = "http://127.0.0.1:8765"
 SMHD = Channel(key="smhd-2023", department_code="smhd", column="smhd/smhd2023",
@@ -55,11 +54,7 @@ class Site:
         self.hits: Counter[str] = Counter()
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
+        class Handler(QuietHandler):
 
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
@@ -86,14 +81,11 @@ class Site:
                 self.end_headers()
                 self.wfile.write(out)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._local = LocalServer(Handler)
+        self.server, self.url = self._local.server, self._local.url
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._local.stop()
 
 
 @pytest.fixture
