@@ -3,9 +3,8 @@ refusals, versions and parallel channel crawls into one landing zone."""
 
 from __future__ import annotations
 
-import hashlib
-
 import dataclasses
+import hashlib
 import multiprocessing
 from pathlib import Path
 
