@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from etl import warehouse
+from etl.crawl import load_channels
 from etl.pipeline import run_pipeline
 from etl.settings import Settings
 from tests.fixtures.warehouse import dump_warehouse
@@ -77,6 +78,11 @@ def test_every_listed_notice_and_every_plan_item_is_loaded(first_run, sample_sit
     assert reports["load"].counts["notices_new"] == len(site.loaded_notice_ids())
     assert reports["load"].counts["notices_folded"] == len(corpus["double_posted"])
     assert runs == ["success"]
+    with engine.connect() as conn:  # the bar: work plans of 12 departments over 3 years
+        years = conn.execute(sa.text(
+            "SELECT department, COUNT(DISTINCT plan_year) FROM v_plan_items WHERE doc_type = 'work_plan'"
+            " GROUP BY department")).all()
+    assert sum(1 for _, n in years if n >= 3) >= 12, years
 
 
 def test_a_second_run_changes_nothing(first_run):
@@ -86,6 +92,8 @@ def test_a_second_run_changes_nothing(first_run):
     reports = {r.stage: r for r in run_pipeline(settings)}
     assert dump_warehouse(engine) == before
     assert reports["crawl"].counts["detail_fetched"] == 0
+    # An idle watch run costs one request per channel, folder lists (smhd years) included.
+    assert reports["crawl"].counts["requests"] == len(load_channels(settings))
     assert reports["load"].counts["notices_new"] == reports["load"].counts["notices_revised"] == 0
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM etl_run WHERE status = 'success'")).scalar_one() == 2
