@@ -99,3 +99,52 @@ def _m(text):
 ])
 def test_target_shapes_of_real_plans(text, expected):
     assert _m(text) == expected
+
+
+# --------------------------------------------------------------------------- sentences written like Qingdao plans
+
+
+@pytest.mark.parametrize("text, expected", [
+    # An amount inside the object qualifies it; the count after the object is the target.
+    ("实施500万元以上工业技改项目800个。", [("实施", "500万元以上工业技改项目", 800, "个", None)]),
+    ("培育营业收入10亿元以上的企业20家。", [("培育", "营业收入10亿元以上的企业", 20, "家", None)]),
+    # One verb shared across "，" as across "、".
+    ("新培育国家级专精特新“小巨人”企业30家，省级专精特新企业200家。",
+     [("新培育", "国家级专精特新“小巨人”企业", 30, "家", None), ("新培育", "省级专精特新企业", 200, "家", None)]),
+    ("新建幼儿园20所，中小学30所，其中公办学校25所。",
+     [("新建", "幼儿园", 20, "所", None), ("新建", "中小学", 30, "所", None)]),
+    # Verbs of the digital, fiscal, asset, training and registration kinds.
+    ("推动企业上云5000家。", [("上云", "企业", 5000, "家", None)]),
+    ("为市场主体减负200亿元。", [("减负", "市场主体", 200, "亿元", None)]),
+    ("盘活存量资产收入50亿元。", [("盘活", "存量资产收入", 50, "亿元", None)]),
+    ("轮训民警6000人次。", [("轮训", "民警", 6000, "人次", None)]),
+    ("处置批而未供和闲置土地1.5万亩。", [("处置", "批而未供和闲置土地", 1.5, "万亩", None)]),
+    ("入库科技型中小企业2000家。", [("入库", "科技型中小企业", 2000, "家", None)]),
+    ("新增减税降费120亿元。", [("新增", "减税降费", 120, "亿元", None)]),
+    # Compound building verbs, with or without 、, are one action.
+    ("新建改建农村公路500公里。", [("新建改建", "农村公路", 500, "公里", None)]),
+    ("新建、改建城市绿道100公里。", [("新建、改建", "城市绿道", 100, "公里", None)]),
+    ("改造提升老旧小区300个。", [("改造提升", "老旧小区", 300, "个", None)]),
+    # A verb inside a compound noun (建设用地, 孵化器, 服务中心) is not the action.
+    ("供应国有建设用地3万亩。", [("供应", "国有建设用地", 3, "万亩", None)]),
+    ("完成重点建设用地报批调查40个。", [("完成", "重点建设用地报批调查", 40, "个", None)]),
+    # A verb right before the number after the clause's own verb names the work done (as in the corpus:
+    # 完成批而未供和闲置土地处置1.5万亩).
+    ("全年完成建设用地供应3万亩。", [("完成", "建设用地供应", 3, "万亩", None)]),
+    ("建设孵化器和众创空间10个。", [("建设", "孵化器和众创空间", 10, "个", None)]),
+    ("新建社区卫生服务中心20个。", [("新建", "社区卫生服务中心", 20, "个", None)]),
+    ("开展应急处置演练100场。", [("开展", "应急处置演练", 100, "场", None)]),
+    ("完成老旧小区改造200个。", [("完成", "老旧小区改造", 200, "个", None)]),
+    ("支持企业上云1000家。", [("上云", "企业", 1000, "家", None)]),
+    ("整治修复岸线10公里。", [("修复", "岸线", 10, "公里", None)]),
+    # A verb that frames who acts leaves the action to the verb after it.
+    ("支持企业实施技改项目100个。", [("实施", "技改项目", 100, "个", None)]),
+    # Planning verbs; 区（市） is a name, not a bracketed note.
+    ("编制区（市）国土空间分区规划10个。", [("编制", "区（市）国土空间分区规划", 10, "个", None)]),
+    ("编制国土空间分区规划10个。", [("编制", "国土空间分区规划", 10, "个", None)]),
+    ("新建镇（街道）综合文化站20个（含改建）。", [("新建", "镇（街道）综合文化站", 20, "个", None)]),
+    # A line break opening the object is stripped like a space.
+    ("新建\r幼儿园16处。", [("新建", "幼儿园", 16, "处", None)]),
+])
+def test_targets_of_department_plans(text, expected):
+    assert [(t.action, t.object, t.value, t.unit, t.modifier) for t in extract_targets(text)] == expected
