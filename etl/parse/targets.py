@@ -533,10 +533,16 @@ def _qualifies_next(masked: str, q, nxt, actions: list[tuple[int, int, str]]) ->
     return k == len(actions) or actions[k][0] >= gap_end
 
 
+# Units that count things one by one (充电桩1000个，换电站20座): one verb may count them all, but
+# not an amount beside them (项目100个，总投资500亿元).
+_CLASSIFIERS = frozenset("个家所处座条项台套件部场张批间栋支位名户人艘架辆")
+
+
 def _carries(masked: str, start: int, num_start: int, q, carry: Target) -> bool:
     """Whether the object-and-count at ``start``..``q`` shares the verb of ``carry``: same unit,
     a noun before the count, nothing but a modifier after it."""
-    if not carry.action or _base_unit(q.group("unit")) != _base_unit(carry.unit):
+    unit, before = _base_unit(q.group("unit")), _base_unit(carry.unit)
+    if not carry.action or (unit != before and not (unit in _CLASSIFIERS and before in _CLASSIFIERS)):
         return False
     obj = masked[start:num_start].strip(_JOINERS)
     if not obj or not CJK_LIKE.match(obj) or _NO_CARRY.match(obj):
