@@ -201,14 +201,15 @@ def _excluded(clause: str, start: int, end: int, unit: str) -> bool:
     return bool(before) and (before in "-—～~/." or (before.isascii() and before.isalnum()))
 
 
-def _suffix_object(clause: str, start: int) -> int:
+def _suffix_object(clause: str, start: int, n: int) -> int:
     """End of the object that follows a quantity at ``start`` (认定300所市示范（省一类）幼儿园):
-    up to the next number, joiner or verb, skipping bracketed qualifiers."""
-    i, n = start, len(clause)
+    up to the next number, joiner or verb, skipping bracketed qualifiers, and never past ``n``,
+    where the next quantity starts (so that each stretch of text is scanned once)."""
+    i = start
     while i < n:
         c = clause[i]
         if c in "（(":
-            close = clause.find("）" if c == "（" else ")", i)
+            close = clause.find("）" if c == "（" else ")", i, n)
             if close < 0:
                 return i
             i = close + 1
@@ -364,6 +365,12 @@ def _clause_targets(clause: str, quantities: list | None = None, carry: Target |
     if _MODIFIER_CHARS.intersection(masked):
         clause_words = [(at, w) for w in _CLAUSE_MODIFIERS if (at := masked.find(w)) >= 0]
     qs = list(_QUANTITY.finditer(masked)) if quantities is None else quantities
+    # Where the next quantity starts after each one (一家一策 is a name, not a quantity): an object
+    # read after a quantity stops there.
+    next_starts = [len(masked)] * len(qs)
+    for i in range(len(qs) - 2, -1, -1):
+        nq = qs[i + 1]
+        next_starts[i] = next_starts[i + 1] if nq.group("num") == "一" and not nq.group("num2") else nq.start()
     for qi, q in enumerate(qs):
         num_start, q_end = q.start(), q.end()
         unit = q.group("unit")
@@ -372,6 +379,7 @@ def _clause_targets(clause: str, quantities: list | None = None, carry: Target |
         if qi + 1 < len(qs) and "\u4e00" <= masked[q_end:q_end + 1] <= "\u9fff" \
                 and _qualifies_next(masked, q, qs[qi + 1], actions):
             continue  # 实施500万元以上工业技改项目800个: the amount describes the projects counted
+        next_start = next_starts[qi]
         num = q.group("num")
         value = parse_number(num)
         if value is None or (num == "一" and not q.group("num2")):  # 一批/一个: "a", not a count
@@ -392,7 +400,7 @@ def _clause_targets(clause: str, quantities: list | None = None, carry: Target |
             # (5个示范基地升级提质, 推动20个项目开工).
             if not _LEAD_WORDS.match(masked[previous_end:num_start]) or previous_end:
                 continue
-            obj_end = _suffix_object(masked, q_end)
+            obj_end = _suffix_object(masked, q_end, next_start)
             vm = _POST_VERB.match(masked, obj_end)
             if not vm or obj_end == q_end:
                 continue
@@ -427,7 +435,7 @@ def _clause_targets(clause: str, quantities: list | None = None, carry: Target |
                     # 认定300所市示范幼儿园: the object follows the quantity.
                     while suffix_start < len(clause) and clause[suffix_start] in "的 ":
                         suffix_start += 1
-                    obj_end = _suffix_object(masked, suffix_start)
+                    obj_end = _suffix_object(masked, suffix_start, max(suffix_start, next_start))
                     obj = clause[suffix_start:obj_end]
                     span_start, span_end = a_start, obj_end
                 else:
@@ -569,10 +577,11 @@ def _join_build_verbs(masked: str, actions: list[tuple[int, int, str]]) -> list[
 
 
 def _first_action(actions: list[tuple[int, int, str]], ai: int, floor: int, framing: bool = False) -> int:
-    """Index of the first verb at or after ``floor`` up to ``actions[ai]``; verbs naming who acts
+    """Index of the first verb at or after ``floor`` up to ``actions[ai]`` (looking back at most
+    eight verbs, so that a clause of thousands of verbs stays linear); verbs naming who acts
     (支持企业…) are skipped unless ``framing``."""
     first = ai
-    while first > 0 and actions[first - 1][0] >= floor:
+    while first > 0 and ai - first < 8 and actions[first - 1][0] >= floor:
         first -= 1
     if not framing:
         while first < ai and actions[first][2] in _FRAMING:
