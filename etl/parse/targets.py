@@ -139,6 +139,10 @@ _OBJECT_LEAD = re.compile(r"^(?:推动|推进|促进|引导|鼓励|帮助|指导
 # A verb followed by one of these heads a noun (改造项目, 治理工程): not the target's action.
 _NOUN_HEADS = ("项目", "工程", "任务", "能力", "资金", "计划", "行动", "机构", "平台", "单位", "设施", "试点",
                "用地", "中心", "基地", "器", "站", "体系", "面积")
+# Of these, the heads of compound nouns (建设用地, 孵化器, 服务中心): a verb before one is part of a
+# noun even as the clause's first verb, when a noun precedes it (省级孵化器) or a verb follows
+# (受理中心新设窗口); 建设基地5个 keeps its verb.
+_COMPOUND_HEADS = ("用地", "中心", "基地", "器", "站", "体系", "面积")
 # Verbs that follow their object when the count opens the clause (5个示范基地升级提质).
 _POST_VERBS = (*ACTIONS, "提质", "提升", "投用", "投入使用", "竣工", "完工", "达标", "运营", "开放", "启用",
                "通车", "整改", "销号", "验收", "交付", "投产", "创建", "认定", "挂牌")
@@ -353,6 +357,9 @@ def _clause_targets(clause: str, quantities: list | None = None, carry: Target |
     actions = [(a.start(), a.end(), a.group(0)) for a in _ACTION.finditer(masked)]
     if len(actions) > 1:
         actions = _join_build_verbs(masked, actions)
+    if actions and masked.startswith(_COMPOUND_HEADS, actions[0][1]) and (
+            len(actions) > 1 or not _LEAD_WORDS.match(masked[:actions[0][0]])):
+        actions = actions[1:]
     if len(actions) > 1:
         # After a first verb, a verb heading a noun (…改造项目) is part of the object.
         actions = actions[:1] + [a for a in actions[1:] if not masked.startswith(_NOUN_HEADS, a[1])]
