@@ -7,7 +7,12 @@ Three word orders occur in the plans:
 - object, comparative verb, number: 技术合同成交额达到300亿元 / 覆盖率保持100%;
 - action, number, object: 认定300所市示范（省一类）幼儿园 (object 市示范幼儿园).
 
-Only numbers with an action in their clause count, so ordinals (第十四届), anniversaries
+An amount inside the object is a threshold, not a target (实施500万元以上工业技改项目800个 -> 800 个
+of 500万元以上工业技改项目); a verb inside a compound noun (建设用地, 服务中心, 孵化器) is part of
+the object; a verb carries across "，" to a clause that only names another object and count
+(新培育…企业30家，省级…企业200家).
+
+Only numbers with an action in their clause (or carried into it) count, so ordinals (第十四届), anniversaries
 (100周年), dates, document numbers, quoted slogans (“十个一”) and proportions of a population named
 as a group (后30%学生) never become targets. 万/亿 belong to the unit (2.5万人次 -> 2.5 万人次), as
 in the corpus ground truth.
@@ -134,6 +139,9 @@ _BUILD_VERBS = frozenset({"新建", "改建", "扩建", "改扩建", "新改建"
 _FRAMING = frozenset({"支持", "带动", "扶持", "帮扶", "资助", "吸引", "服务", "覆盖", "惠及"})
 # Verbs that only say "more": a verb after them names what is added (新增上云企业5000家).
 _ADDING = frozenset({"新增", "增加"})
+# Verbs that name a status (入库企业, 上云企业): right after another verb they describe what it counts
+# (培育入库科技型中小企业).
+_STATUS = frozenset({"入库", "入统", "纳统", "入选", "上云", "用云", "落户", "入驻"})
 # Words opening the object of a verb that follows it (推动企业上云, 为市场主体减负) that are no part of it.
 _OBJECT_LEAD = re.compile(r"^(?:推动|推进|促进|引导|鼓励|帮助|指导|督促|组织|确保|力争|全年|年内|今年|为(?=..))+")
 # A verb followed by one of these heads a noun (改造项目, 治理工程): not the target's action.
@@ -486,11 +494,12 @@ def _clause_targets(clause: str, quantities: list | None = None, carry: Target |
             else:
                 span_start, span_end = previous_end, q_end
                 first = _first_action(actions, ai, previous_end)
-                if first < ai and (actions[ai - 1][1] < a_start or actions[first][2] in _ADDING):
+                if first < ai and (actions[ai - 1][1] < a_start or actions[first][2] in _ADDING or action in _STATUS):
                     # 供应国有建设用地3万亩 / 新建社区卫生服务中心20个: a verb between nouns is part
                     # of the object (建设用地, 服务中心); the first verb sets the target. Verbs
                     # written together (整治修复岸线, 争取新增…) leave it to the last one, unless the
-                    # first only says "more" (新增入库科技型中小企业: what is added is counted).
+                    # first only says "more" (新增入库科技型中小企业: what is added is counted) or
+                    # the last names a status (培育入库科技型中小企业).
                     action, obj = actions[first][2], clause[actions[first][1]:num_start]
                 else:
                     obj = clause[a_end:num_start]
