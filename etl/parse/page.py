@@ -75,7 +75,7 @@ _SIGN_ORG = re.compile(r"^[^，。；：,.;:！？\s]{2,30}"
 _SENTENCE_END = ("。", "！", "？", "；", "：", "!", "?", ";", ":", "…")
 _PLAN_TITLE = re.compile(r"工作要点|工作计划|重点工作|工作安排|工作任务|任务清单|要点")
 _ACTION_TITLE = re.compile(r"行动计划|行动方案|实施方案|三年行动|攻坚行动")
-_SUMMARY_TITLE = re.compile(r"总结|工作报告|完成情况|进展情况")
+_SUMMARY_TITLE = re.compile(r"总结|工作报告|(?:落实|完成|进展|执行|推进)情况")
 _TITLE_LIKE = re.compile(r"(?:要点|计划|方案|通知|公告|通告|公示|总结|意见|报告|决定|办法|规划|安排)")
 # Text after the body that ends the plan for good: correction notes appended later, attachment
 # lists (whose 1. 2. lines are not items), the publication note.
@@ -541,14 +541,17 @@ def _url_parts(url: str | None) -> tuple[str | None, dt.date | None]:
 
 def classify(title: str | None, has_items: bool = False) -> str:
     """doc_type from the title: 行动计划/实施方案 -> action_plan; 工作要点/工作计划/重点工作 -> work_plan;
-    总结 -> work_summary; any other titled or structured page -> notice; nothing -> other."""
+    总结/落实情况/完成情况 -> work_summary; any other titled or structured page -> notice; nothing -> other."""
     if title:
+        # A report on how a plan went names the plan before the report word (工作要点落实情况); a
+        # plan opening with a review names itself after it (2022年工作总结和2023年工作计划).
+        reports = [m.end() for m in _SUMMARY_TITLE.finditer(title)]
+        if reports and not (_ACTION_TITLE.search(title, reports[-1]) or _PLAN_TITLE.search(title, reports[-1])):
+            return "work_summary"
         if _ACTION_TITLE.search(title):
             return "action_plan"
         if _PLAN_TITLE.search(title):
             return "work_plan"
-        if _SUMMARY_TITLE.search(title):
-            return "work_summary"
         return "notice"
     return "notice" if has_items else "other"
 

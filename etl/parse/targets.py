@@ -7,7 +7,12 @@ Three word orders occur in the plans:
 - object, comparative verb, number: 技术合同成交额达到300亿元 / 覆盖率保持100%;
 - action, number, object: 认定300所市示范（省一类）幼儿园 (object 市示范幼儿园).
 
-Only numbers with an action in their clause count, so ordinals (第十四届), anniversaries
+An amount inside the object is a threshold, not a target (实施500万元以上工业技改项目800个 -> 800 个
+of 500万元以上工业技改项目); a verb inside a compound noun (建设用地, 服务中心, 孵化器) is part of
+the object; a verb carries across "，" to a clause that only names another object and count
+(新培育…企业30家，省级…企业200家).
+
+Only numbers with an action in their clause (or carried into it) count, so ordinals (第十四届), anniversaries
 (100周年), dates, document numbers, quoted slogans (“十个一”) and proportions of a population named
 as a group (后30%学生) never become targets. 万/亿 belong to the unit (2.5万人次 -> 2.5 万人次), as
 in the corpus ground truth.
@@ -15,6 +20,7 @@ in the corpus ground truth.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from ..records import Target
@@ -108,9 +114,43 @@ ACTIONS = (
     "升级", "打通", "贯通", "新开通", "建设改造", "造林", "植树", "绿化", "养护", "维修", "更新", "增设",
     "配备", "配置", "收储", "供给", "新增设", "攻关", "突破", "带动", "吸纳", "支持", "奖补", "淘汰", "关停",
     "取缔", "新建改造", "招录",
+    # Digital: 推动企业上云5000家.
+    "上云", "用云", "上平台", "接入",
+    # Fiscal: 为市场主体减负200亿元, 兑现奖补资金, 撬动社会资本.
+    "减负", "减税", "降费", "减税降费", "减免", "退税", "兑现", "拨付", "贴息", "融资", "授信", "撬动", "拉动",
+    "募集", "筹措", "节约",
+    # Land and assets: 盘活存量资产, 处置批而未供土地, 腾退低效用地.
+    "盘活", "处置", "消化", "腾退", "征收", "复垦", "回收", "清退",
+    # Training: 轮训民警6000人次.
+    "轮训", "集训", "实训", "研修",
+    # Registration and listing: 入库科技型中小企业2000家.
+    "入库", "入统", "纳统", "入驻", "入选", "落户",
+    # Planning documents: 编制国土空间分区规划10个.
+    "编制", "修编", "印发", "起草", "制修订", "编写",
+    # Cases and inspections: 办结信访事项, 化解矛盾纠纷, 排查隐患.
+    "查处", "办理", "办结", "受理", "侦破", "破获", "化解", "排查", "抽检",
 )
+# Building verbs written together (新建改建, 新建、改建, 扩建、改造) are one action: the compound wins
+# over its parts. Joined after matching, which keeps the verb pattern a plain list of words (a
+# pattern opening with a group is tried at every position, ten times slower on long text).
+_BUILD_VERBS = frozenset({"新建", "改建", "扩建", "改扩建", "新改建", "新建改扩建", "新建、改扩建", "改造", "升级",
+                          "修缮", "改造提升", "提升改造", "新建改造", "建设改造", "提标改造"})
+# Verbs that name who acts (支持企业实施…, 带动企业开展…): the verb after them sets the target.
+_FRAMING = frozenset({"支持", "带动", "扶持", "帮扶", "资助", "吸引", "服务", "覆盖", "惠及"})
+# Verbs that only say "more": a verb after them names what is added (新增上云企业5000家).
+_ADDING = frozenset({"新增", "增加"})
+# Verbs that name a status (入库企业, 上云企业): right after another verb they describe what it counts
+# (培育入库科技型中小企业).
+_STATUS = frozenset({"入库", "入统", "纳统", "入选", "上云", "用云", "落户", "入驻"})
+# Words opening the object of a verb that follows it (推动企业上云, 为市场主体减负) that are no part of it.
+_OBJECT_LEAD = re.compile(r"^(?:推动|推进|促进|引导|鼓励|帮助|指导|督促|组织|确保|力争|全年|年内|今年|为(?=..))+")
 # A verb followed by one of these heads a noun (改造项目, 治理工程): not the target's action.
-_NOUN_HEADS = ("项目", "工程", "任务", "能力", "资金", "计划", "行动", "机构", "平台", "单位", "设施", "试点")
+_NOUN_HEADS = ("项目", "工程", "任务", "能力", "资金", "计划", "行动", "机构", "平台", "单位", "设施", "试点",
+               "用地", "中心", "基地", "器", "站", "体系", "面积")
+# Of these, the heads of compound nouns (建设用地, 孵化器, 服务中心): a verb before one is part of a
+# noun even as the clause's first verb, when a noun precedes it (省级孵化器) or a verb follows
+# (受理中心新设窗口); 建设基地5个 keeps its verb.
+_COMPOUND_HEADS = ("用地", "中心", "基地", "器", "站", "体系", "面积")
 # Verbs that follow their object when the count opens the clause (5个示范基地升级提质).
 _POST_VERBS = (*ACTIONS, "提质", "提升", "投用", "投入使用", "竣工", "完工", "达标", "运营", "开放", "启用",
                "通车", "整改", "销号", "验收", "交付", "投产", "创建", "认定", "挂牌")
@@ -173,14 +213,15 @@ def _excluded(clause: str, start: int, end: int, unit: str) -> bool:
     return bool(before) and (before in "-—～~/." or (before.isascii() and before.isalnum()))
 
 
-def _suffix_object(clause: str, start: int) -> int:
+def _suffix_object(clause: str, start: int, n: int) -> int:
     """End of the object that follows a quantity at ``start`` (认定300所市示范（省一类）幼儿园):
-    up to the next number, joiner or verb, skipping bracketed qualifiers."""
-    i, n = start, len(clause)
+    up to the next number, joiner or verb, skipping bracketed qualifiers, and never past ``n``,
+    where the next quantity starts (so that each stretch of text is scanned once)."""
+    i = start
     while i < n:
         c = clause[i]
         if c in "（(":
-            close = clause.find("）" if c == "（" else ")", i)
+            close = clause.find("）" if c == "（" else ")", i, n)
             if close < 0:
                 return i
             i = close + 1
@@ -203,21 +244,27 @@ def _balance(obj: str) -> str:
     return re.sub(r"[（）()]", "", _QUALIFIER.sub("", obj)) if _QUALIFIER.search(obj) else re.sub(r"[（）()]", "", obj)
 
 
+# Bracketed words that belong to a name, not a note: 区（市）, 镇（街道）, 县（市、区）.
+_AREA_NAME = re.compile(r"([区县镇乡市])（((?:市|区|县|街道|乡|镇)(?:、(?:市|区|县|街道|乡|镇))?)）")
 _EDGE_CHARS = frozenset("、，,和及与的各等共约累再新达 \t\n\u3000")
 _DIRTY_CHARS = frozenset("（）()0123456789.")
 
 
 def clean_object(obj: str) -> str:
     """The noun phrase counted, without qualifiers, stray brackets, edge words or a leading count."""
-    if not obj or (obj[0] not in _EDGE_CHARS and obj[-1] not in _EDGE_CHARS
-                   and not _DIRTY_CHARS.intersection(obj) and not obj[-1].isspace()):
+    if not obj or (obj[0] not in _EDGE_CHARS and obj[-1] not in _EDGE_CHARS and not _DIRTY_CHARS.intersection(obj)
+                   and not obj[0].isspace() and not obj[-1].isspace()):
         return obj  # the common case: nothing to clean (checked per target, so kept cheap)
+    protected = "（" in obj and _AREA_NAME.search(obj)
+    if protected:
+        obj = _AREA_NAME.sub(lambda m: f"{m.group(1)}\ue000{m.group(2)}\ue001", obj)
     obj = _QUALIFIER.sub("", obj) or obj
     obj = _balance(obj).strip(_JOINERS)
     obj = _LEADING_COUNT.sub("", obj)
     for _ in range(2):
         obj = _OBJECT_EDGE_END.sub("", _OBJECT_EDGE_START.sub("", obj.strip()))
-    return obj.strip(_JOINERS).strip()
+    obj = obj.strip(_JOINERS).strip()
+    return obj.replace("\ue000", "（").replace("\ue001", "）") if protected else obj
 
 
 _MODIFIER_CHARS = frozenset("以左不力累各")
@@ -260,6 +307,8 @@ def extract_targets(text: str) -> list[Target]:
         return targets
     spans = [q.span() for q in found]
     k = 0
+    last: Target | None = None  # the last target of the clause just read, if it ended at last_end
+    last_end = -2
     for cm in _CLAUSE.finditer(text):
         c_start, c_end = cm.span()
         while k < len(spans) and spans[k][1] <= c_start:
@@ -269,17 +318,21 @@ def extract_targets(text: str) -> list[Target]:
         if spans[k][0] >= c_end:
             continue
         clause = cm.group(0)
+        # 新培育…企业30家，省级…企业200家: a clause right after "，" may share the last verb.
+        carry = last if last is not None and c_start == last_end + 1 and text[last_end] in "，," else None
         if _QUOTE_CHARS.intersection(clause):
-            targets.extend(_clause_targets(clause))
-            continue
-        # The quantities of the whole text found above, moved into the clause (the same matches:
-        # clause boundaries never fall inside a quantity).
-        j = k
-        local: list[_Quantity] = []
-        while j < len(found) and spans[j][1] <= c_end:
-            local.append(_Quantity(found[j], c_start))
-            j += 1
-        targets.extend(_clause_targets(clause, local))
+            got = _clause_targets(clause, carry=carry)
+        else:
+            # The quantities of the whole text found above, moved into the clause (the same
+            # matches: clause boundaries never fall inside a quantity).
+            j = k
+            local: list[_Quantity] = []
+            while j < len(found) and spans[j][1] <= c_end:
+                local.append(_Quantity(found[j], c_start))
+                j += 1
+            got = _clause_targets(clause, local, carry)
+        targets.extend(got)
+        last, last_end = (got[-1] if got and got[-1].kind == "target" else None), c_end
     return targets
 
 
@@ -301,9 +354,20 @@ class _Quantity:
         return self._m.group(name)
 
 
-def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]:
+# Clauses that break a total down or add to it (其中公办25所, 总投资50亿元) share no verb.
+_NO_CARRY = re.compile(r"^(?:其中|含|包括|总|合计|共计|共|累计|占|另|分别|目前|现有|已有)")
+
+
+def _clause_targets(clause: str, quantities: list | None = None, carry: Target | None = None) -> list[Target]:
+    """Targets of one clause; ``carry``: the last target of the clause before it, across "，",
+    whose verb a clause with none of its own shares when it counts in the same unit."""
     masked = _mask_quoted(clause)
     actions = [(a.start(), a.end(), a.group(0)) for a in _ACTION.finditer(masked)]
+    if len(actions) > 1:
+        actions = _join_build_verbs(masked, actions)
+    if actions and masked.startswith(_COMPOUND_HEADS, actions[0][1]) and (
+            len(actions) > 1 or not _LEAD_WORDS.match(masked[:actions[0][0]])):
+        actions = actions[1:]
     if len(actions) > 1:
         # After a first verb, a verb heading a noun (…改造项目) is part of the object.
         actions = actions[:1] + [a for a in actions[1:] if not masked.startswith(_NOUN_HEADS, a[1])]
@@ -315,11 +379,22 @@ def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]
     clause_words = None
     if _MODIFIER_CHARS.intersection(masked):
         clause_words = [(at, w) for w in _CLAUSE_MODIFIERS if (at := masked.find(w)) >= 0]
-    for q in _QUANTITY.finditer(masked) if quantities is None else quantities:
+    qs = list(_QUANTITY.finditer(masked)) if quantities is None else quantities
+    # Where the next quantity starts after each one (一家一策 is a name, not a quantity): an object
+    # read after a quantity stops there.
+    next_starts = [len(masked)] * len(qs)
+    for i in range(len(qs) - 2, -1, -1):
+        nq = qs[i + 1]
+        next_starts[i] = next_starts[i + 1] if nq.group("num") == "一" and not nq.group("num2") else nq.start()
+    for qi, q in enumerate(qs):
         num_start, q_end = q.start(), q.end()
         unit = q.group("unit")
         if _excluded(masked, num_start, q_end, unit):
             continue
+        if qi + 1 < len(qs) and "\u4e00" <= masked[q_end:q_end + 1] <= "\u9fff" \
+                and _qualifies_next(masked, q, qs[qi + 1], actions):
+            continue  # 实施500万元以上工业技改项目800个: the amount describes the projects counted
+        next_start = next_starts[qi]
         num = q.group("num")
         value = parse_number(num)
         if value is None or (num == "一" and not q.group("num2")):  # 一批/一个: "a", not a count
@@ -330,12 +405,17 @@ def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]
         while ai + 1 < len(actions) and actions[ai + 1][1] <= num_start:
             ai += 1
         post_action = None
-        if ai < 0:
+        if ai < 0 and carry is not None and not actions and _carries(masked, previous_end, num_start, q, carry):
+            # 新培育…企业30家，省级专精特新企业200家: the object, then the count, the verb shared.
+            action, a_start = carry.action, num_start
+            obj = clause[previous_end:num_start].strip(_JOINERS)
+            span_start, span_end = previous_end, q_end
+        elif ai < 0:
             # No verb before: a count opening the clause with its verb after the object
             # (5个示范基地升级提质, 推动20个项目开工).
             if not _LEAD_WORDS.match(masked[previous_end:num_start]) or previous_end:
                 continue
-            obj_end = _suffix_object(masked, q_end)
+            obj_end = _suffix_object(masked, q_end, next_start)
             vm = _POST_VERB.match(masked, obj_end)
             if not vm or obj_end == q_end:
                 continue
@@ -370,7 +450,7 @@ def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]
                     # 认定300所市示范幼儿园: the object follows the quantity.
                     while suffix_start < len(clause) and clause[suffix_start] in "的 ":
                         suffix_start += 1
-                    obj_end = _suffix_object(masked, suffix_start)
+                    obj_end = _suffix_object(masked, suffix_start, max(suffix_start, next_start))
                     obj = clause[suffix_start:obj_end]
                     span_start, span_end = a_start, obj_end
                 else:
@@ -389,6 +469,20 @@ def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]
                             and lead.group(0) not in _COMPARATIVES and lead.end() < a_start:
                         # 新增就业岗位不少于7万个: the verb opening the object sets the target.
                         action, obj = lead.group(0), clause[lead.end():a_start]
+                    elif action not in _COMPARATIVES:
+                        first = _first_action(actions, ai, previous_end)
+                        if first < ai and actions[first][2] not in _COMPARATIVES:
+                            # 完成批而未供和闲置土地处置1.5万亩: the verb before the number names
+                            # the work done; the verb opening the clause sets the target.
+                            action, obj = actions[first][2], clause[actions[first][1]:a_end]
+                            span_start = actions[first][0]
+                        else:
+                            # 推动企业上云5000家 / 支持企业上云: the verb before the number sets
+                            # the target; verbs naming who acts and lead words are no part of the object.
+                            first = _first_action(actions, ai, previous_end, framing=True)
+                            if first < ai:
+                                obj = clause[actions[first][1]:a_start]
+                            obj = _OBJECT_LEAD.sub("", obj.strip(_JOINERS))
             elif masked.startswith("的", a_end) and ai > 0 and actions[ai - 1][1] == a_start \
                     and actions[ai - 1][0] >= previous_end:
                 # 新增完成治理的行政村300个: the verbs before 的 describe the object; the first
@@ -398,8 +492,17 @@ def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]
                 obj = clause[actions[first][1]:num_start]
                 span_start, span_end = actions[first][0], q_end
             else:
-                obj = clause[a_end:num_start]
                 span_start, span_end = previous_end, q_end
+                first = _first_action(actions, ai, previous_end)
+                if first < ai and (actions[ai - 1][1] < a_start or actions[first][2] in _ADDING or action in _STATUS):
+                    # 供应国有建设用地3万亩 / 新建社区卫生服务中心20个: a verb between nouns is part
+                    # of the object (建设用地, 服务中心); the first verb sets the target. Verbs
+                    # written together (整治修复岸线, 争取新增…) leave it to the last one, unless the
+                    # first only says "more" (新增入库科技型中小企业: what is added is counted) or
+                    # the last names a status (培育入库科技型中小企业).
+                    action, obj = actions[first][2], clause[actions[first][1]:num_start]
+                else:
+                    obj = clause[a_end:num_start]
         obj = clean_object(obj)
         scope = scope_clause
         if obj in _TOTAL_WORDS:
@@ -429,6 +532,77 @@ def _clause_targets(clause: str, quantities: list | None = None) -> list[Target]
         previous_end = span_end
         previous_obj = obj or previous_obj
     return out
+
+
+# What may stand between an amount and the count it qualifies: 以上/以下 (的), then the noun counted.
+_QUALIFIER_GAP = re.compile(r"(?:以上|以下|及以上|以内)?的?[\u4e00-\u9fff]{1,20}")
+
+
+def _base_unit(unit: str) -> str:
+    return unit.lstrip("千百万亿") or unit
+
+
+def _qualifies_next(masked: str, q, nxt, actions: list[tuple[int, int, str]]) -> bool:
+    """Whether quantity ``q`` is a threshold inside the object of the next quantity ``nxt``
+    (500万元以上工业技改项目800个, 营业收入10亿元以上的企业20家): only a noun stands between
+    them (no verb, no joiner), and they count in different units."""
+    gap_start, gap_end = q.end(), nxt.start()
+    if gap_end - gap_start > 26 or not _QUALIFIER_GAP.fullmatch(masked, gap_start, gap_end):
+        return False
+    if _base_unit(q.group("unit")) == _base_unit(nxt.group("unit")) or masked[gap_start] in _JOINERS:
+        return False
+    if any(c in "、和及与并" for c in masked[gap_start:gap_end]):
+        return False
+    if _excluded(masked, nxt.start(), nxt.end(), nxt.group("unit")):
+        return False
+    k = bisect.bisect_left(actions, (gap_start,))  # the first verb starting in the gap, if any
+    return k == len(actions) or actions[k][0] >= gap_end
+
+
+# Units that count things one by one (充电桩1000个，换电站20座): one verb may count them all, but
+# not an amount beside them (项目100个，总投资500亿元).
+_CLASSIFIERS = frozenset("个家所处座条项台套件部场张批间栋支位名户人艘架辆")
+
+
+def _carries(masked: str, start: int, num_start: int, q, carry: Target) -> bool:
+    """Whether the object-and-count at ``start``..``q`` shares the verb of ``carry``: same unit,
+    a noun before the count, nothing but a modifier after it."""
+    unit, before = _base_unit(q.group("unit")), _base_unit(carry.unit)
+    if not carry.action or (unit != before and not (unit in _CLASSIFIERS and before in _CLASSIFIERS)):
+        return False
+    obj = masked[start:num_start].strip(_JOINERS)
+    if not obj or not CJK_LIKE.match(obj) or _NO_CARRY.match(obj):
+        return False
+    i = q.end()
+    i += next((len(w) for w in _AFTER_MODIFIERS if masked.startswith(w, i)), 0)
+    return i >= len(masked) or masked[i] in _JOINERS
+
+
+def _join_build_verbs(masked: str, actions: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """新建 改建 -> 新建改建, 新建 、 改建 -> 新建、改建: building verbs side by side are one action."""
+    out = [actions[0]]
+    building = actions[0][2] in _BUILD_VERBS  # whether out[-1] is a building verb or a run of them
+    for a in actions[1:]:
+        start, end, _ = out[-1]
+        if building and a[2] in _BUILD_VERBS and (a[0] == end or (a[0] == end + 1 and masked[end] == "、")):
+            out[-1] = (start, a[1], masked[start:a[1]])
+        else:
+            out.append(a)
+            building = a[2] in _BUILD_VERBS
+    return out
+
+
+def _first_action(actions: list[tuple[int, int, str]], ai: int, floor: int, framing: bool = False) -> int:
+    """Index of the first verb at or after ``floor`` up to ``actions[ai]`` (looking back at most
+    eight verbs, so that a clause of thousands of verbs stays linear); verbs naming who acts
+    (支持企业…) are skipped unless ``framing``."""
+    first = ai
+    while first > 0 and ai - first < 8 and actions[first - 1][0] >= floor:
+        first -= 1
+    if not framing:
+        while first < ai and actions[first][2] in _FRAMING:
+            first += 1
+    return first
 
 
 def _chain_start(actions: list[tuple[int, int, str]], ai: int, floor: int) -> int:
