@@ -125,3 +125,13 @@ def test_documents_linked_from_the_site_furniture_belong_to_no_notice():
     <div class="footer"><a href="/report2023.pdf">网站年度报表.pdf</a></div>
     <footer><a href="/about.docx">关于我们.docx</a></footer></body></html>"""
     assert [link.filename for link in find_attachment_links(page, PAGE_URL)] == ["P020240220000000000001.pdf"]
+
+
+def test_attachment_outcomes_agree_across_extraction_records_and_schema():
+    """The outcome list lives in three places (extraction, the record model, the table's CHECK);
+    a new extraction outcome must reach all of them or a load would fail on the constraint."""
+    from etl.parse.attachment import OUTCOMES
+    from etl.records import ATTACHMENT_OUTCOMES
+    from etl.warehouse import schema
+
+    assert ATTACHMENT_OUTCOMES == (*OUTCOMES, "failed") == schema.ATTACHMENT_OUTCOMES
