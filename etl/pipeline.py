@@ -157,10 +157,10 @@ def parse_stage(settings: Settings, run_id: str, *, reparse: bool = False) -> St
     out_dir = run_dir(settings, run_id)
     failed: list[dict[str, Any]] = []
 
-    attachment_index = zone.attachment_index()
+    latest, attachment_index = zone.index()  # one read of the manifest
 
     def records() -> Iterator[NoticeRecord]:
-        for fetch in sorted(zone.latest().values(), key=lambda r: (r.host, r.notice_id)):
+        for fetch in sorted(latest.values(), key=lambda r: (r.host, r.notice_id)):
             if fetch.attachments is None and fetch.sha256 in loaded.get((fetch.host, fetch.notice_id), ()):
                 # Landed and loaded before attachments were crawled: as before (not re-read every run);
                 # a full crawl lists its documents, and it is parsed again with them.

@@ -919,8 +919,9 @@ def _merge(total: StageReport, part: StageReport) -> None:
 def _run(settings: Settings, fetcher: Fetcher | None) -> tuple[_Run, bool]:
     zone = LandingZone(settings.landing_dir)
     own = fetcher is None
-    return _Run(settings, fetcher or Fetcher(settings), zone, dict(zone.latest()), load_signatures(settings),
-                attachments=zone.attachment_index()), own
+    latest, attachments = zone.index()
+    return _Run(settings, fetcher or Fetcher(settings), zone, latest, load_signatures(settings),
+                attachments=attachments), own
 
 
 def _failed_channel_report(channel: Channel, exc: BaseException) -> StageReport:

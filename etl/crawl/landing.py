@@ -258,11 +258,22 @@ class LandingZone:
     def latest(self) -> dict[tuple[str, int], FetchRecord]:
         """The latest *stored* version (an accepted body) per (host, notice_id). Rejected bodies
         are kept for inspection but are never a version; attachment rows are not page versions."""
+        return self.index()[0]
+
+    def index(self) -> tuple[dict[tuple[str, int], FetchRecord], dict[tuple[str, int, str], AttachmentState]]:
+        """``latest()`` and ``attachment_index()`` from one read of the manifest (on an object store
+        every segment is a GET, so the crawler and the parse stage read it once, not twice)."""
         latest: dict[tuple[str, int], FetchRecord] = {}
-        for rec in self.records():
-            if rec.sha256 is not None and rec.outcome == "stored" and rec.kind == "page":
-                latest[(rec.host, rec.notice_id)] = rec  # records() is sorted: later wins
-        return latest
+        attachments: dict[tuple[str, int, str], AttachmentState] = {}
+        for rec in self.records():  # sorted by fetch time: later wins
+            if rec.kind == "attachment":
+                st = attachments.setdefault((rec.host, rec.notice_id, rec.url), AttachmentState())
+                st.last = rec
+                if rec.outcome == "stored" and rec.sha256:
+                    st.stored = rec
+            elif rec.sha256 is not None and rec.outcome == "stored" and rec.kind == "page":
+                latest[(rec.host, rec.notice_id)] = rec
+        return latest, attachments
 
     def versions(self, host: str, notice_id: int) -> list[FetchRecord]:
         """Stored versions of a notice, oldest first: the first fetch of each body that differs
@@ -276,15 +287,7 @@ class LandingZone:
 
     def attachment_index(self) -> dict[tuple[str, int, str], AttachmentState]:
         """What the manifest knows of each attachment, by (host, notice_id of the linking notice, URL)."""
-        index: dict[tuple[str, int, str], AttachmentState] = {}
-        for rec in self.records():
-            if rec.kind != "attachment":
-                continue
-            st = index.setdefault((rec.host, rec.notice_id, rec.url), AttachmentState())
-            st.last = rec
-            if rec.outcome == "stored" and rec.sha256:
-                st.stored = rec
-        return index
+        return self.index()[1]
 
 
 # HTTP statuses after which an attachment is not waited for: the document is gone, not late.
