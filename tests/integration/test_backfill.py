@@ -5,7 +5,6 @@ leaves the warehouse an uninterrupted backfill leaves; what it loads is alert ba
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from collections import Counter
 
@@ -16,7 +15,8 @@ from etl import warehouse
 from etl.crawl.landing import LandingZone
 from etl.pipeline import run_backfill
 from etl.settings import Settings
-from tests.integration.test_run_crash import QDP, _diff, _env, content_of
+from tests.fixtures.warehouse import content_of
+from tests.integration.test_run_crash import QDP, _diff, _env, _run_until
 
 pytestmark = pytest.mark.integration
 
@@ -56,21 +56,8 @@ def test_backfill_loads_everything_as_baseline(clean_backfill):
 def test_a_killed_backfill_resumes_and_equals_an_uninterrupted_one(sample_site, clean_backfill, tmp_path):
     dump, clean_counts, _ = clean_backfill
     env = _env(sample_site.url, tmp_path / "data")
-    proc = subprocess.Popen([QDP, "backfill", "--since", "2019", "--quiet"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        for line in proc.stderr:  # killed once the first channel has been walked
-            if "etl.crawl.crawler: crawl " in line:
-                proc.send_signal(signal.SIGKILL)
-                break
-        else:
-            pytest.fail(f"`qdp backfill` ended (code {proc.wait()}) before its first channel was done")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    # Killed once the first channel has been walked.
+    _run_until(env, "etl.crawl.crawler: crawl ", argv=("backfill", "--since", "2019", "--quiet"))
     settings = Settings.from_env(env)
     landed_before = _stored_fetches(settings)
     assert landed_before  # the kill came after something was stored

@@ -21,16 +21,13 @@ import pytest
 from etl import warehouse
 from etl.pipeline import run_pipeline
 from etl.settings import Settings
-from etl.warehouse import schema
-from tests.fixtures.warehouse import dump_warehouse, postgres_schema_url
+from tests.fixtures.warehouse import content_of, postgres_schema_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 QDP = str(Path(sys.executable).with_name("qdp"))
 BUCKET = "qdp-test"
 AWS = {"AWS_ACCESS_KEY_ID": "testing-key", "AWS_SECRET_ACCESS_KEY": "testing-secret",
        "AWS_DEFAULT_REGION": "us-east-1"}
-# Fetch and load times differ between two runs; everything else is content.
-TIME_COLUMNS = {"notice": {"fetched_at", "first_seen_at", "valid_from", "valid_to"}}
 
 
 def _free_port() -> int:
@@ -56,19 +53,6 @@ def s3_endpoint(monkeypatch) -> Iterator[str]:
         yield endpoint
     finally:
         server.stop()
-
-
-def content_of(engine) -> dict[str, list[tuple]]:
-    out = {}
-    for table, rows in dump_warehouse(engine).items():
-        skip = TIME_COLUMNS.get(table)
-        if not skip:
-            out[table] = rows
-            continue
-        names = [c.name for c in schema.metadata.tables[table].columns if c.name != "load_run_id"]
-        keep = [i for i, name in enumerate(names) if name not in skip]
-        out[table] = sorted((tuple(row[i] for i in keep) for row in rows), key=repr)
-    return out
 
 
 def _stage_env(site_url: str, data_dir: str, warehouse_url: str, endpoint: str, home: Path) -> dict[str, str]:

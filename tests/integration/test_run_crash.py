@@ -24,7 +24,7 @@ from etl.cli import main
 from etl.pipeline import run_pipeline
 from etl.settings import Settings
 from etl.warehouse import schema
-from tests.fixtures.warehouse import dump_warehouse, postgres_schema_url
+from tests.fixtures.warehouse import content_of, postgres_schema_url
 
 pytestmark = pytest.mark.integration
 QDP = str(Path(sys.executable).with_name("qdp"))
@@ -43,27 +43,6 @@ def _statuses(warehouse_url: str) -> dict[str, str]:
     engine = warehouse.get_engine(warehouse_url)
     with engine.connect() as conn:
         return dict(conn.execute(sa.text("SELECT run_id, status FROM etl_run")).all())
-
-
-# Times of fetching and loading differ between two warehouses filled by different runs; content is
-# everything else (ids replaced by natural keys by dump_warehouse).
-FETCH_TIME_COLUMNS = {"notice": {"fetched_at", "first_seen_at", "valid_from", "valid_to"}}
-
-
-def content_of(engine) -> dict[str, list[tuple]]:
-    from etl.warehouse import schema
-
-    dump = dump_warehouse(engine)
-    out = {}
-    for table, rows in dump.items():
-        skip = FETCH_TIME_COLUMNS.get(table)
-        if not skip:
-            out[table] = rows
-            continue
-        names = [c.name for c in schema.metadata.tables[table].columns if c.name != "load_run_id"]
-        keep = [i for i, name in enumerate(names) if name not in skip]
-        out[table] = sorted((tuple(row[i] for i in keep) for row in rows), key=repr)
-    return out
 
 
 def _diff(got: dict[str, list], want: dict[str, list]) -> dict[str, dict[str, list]]:
@@ -165,9 +144,11 @@ KILL_POINTS = {
 }
 
 
-def _run_until(env: dict[str, str], marker: str, timeout: float = 180) -> int:
-    """Start `qdp run`, SIGKILL it when ``marker`` appears in its log; return its pid."""
-    proc = subprocess.Popen([QDP, "run", "--quiet"], env=env, stdout=subprocess.DEVNULL,
+def _run_until(env: dict[str, str], marker: str, timeout: float = 180, argv: tuple[str, ...] = ("run", "--quiet")
+               ) -> int:
+    """Start `qdp <argv>` (`qdp run` by default), SIGKILL it when ``marker`` appears in its log;
+    return its pid."""
+    proc = subprocess.Popen([QDP, *argv], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     try:
@@ -177,7 +158,7 @@ def _run_until(env: dict[str, str], marker: str, timeout: float = 180) -> int:
                 break
             assert time.monotonic() < deadline, "marker never seen"
         else:
-            pytest.fail(f"`qdp run` ended (code {proc.wait()}) before {marker!r}")
+            pytest.fail(f"`qdp {' '.join(argv)}` ended (code {proc.wait()}) before {marker!r}")
     finally:
         if proc.poll() is None:
             proc.kill()
